@@ -1,0 +1,18 @@
+// spec §1.4 and §8.1: vIRQ info encoding and the vGICv3 interrupt number ranges.
+
+/** Virtual IRQ Info (u64): bits 23:0 vIRQ number, 31:24 target vCPU index, 63:32 zero. */
+export const VIRQ_INFO = { NUMBER_MASK: 0xffffff, VCPU_SHIFT: 24, VCPU_MASK: 0xff } as const;
+
+export const encodeVirqInfo = (virq: number, vcpuIndex = 0): number =>
+  ((virq & VIRQ_INFO.NUMBER_MASK) | ((vcpuIndex & VIRQ_INFO.VCPU_MASK) << VIRQ_INFO.VCPU_SHIFT)) >>> 0;
+
+/** vGICv3 numbering: SGI/PPI per vCPU, SPI, extended PPI, extended SPI. */
+export const VIRQ_RANGE = {
+  PRIVATE: { first: 0, last: 31 },
+  SPI: { first: 32, last: 1019 },
+  EPPI: { first: 1056, last: 1119 },
+  ESPI: { first: 4096, last: 5119 },
+} as const;
+
+/** GIC devicetree interrupt cell encoding the RM uses (spec §8.1). */
+export const GIC_DT = { SPI: 0, PPI: 1, ESPI: 2, EPPI: 3, EDGE_RISING: 1, LEVEL_HIGH: 4 } as const;
