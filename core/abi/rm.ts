@@ -169,7 +169,11 @@ export const HYP_RESOURCE_TYPE = {
   DOORBELL_SRC: 0, DOORBELL: 1, MSG_QUEUE_SEND: 2, MSG_QUEUE_RECV: 3, VIRTUAL_CPU: 4, VIRTUAL_PM: 5,
   VIRTIO_MMIO: 6, VRTC: 7, WATCHDOG: 8, MEM_EXTENT: 9, ADDR_SPACE: 10,
 } as const;
-export const HYP_RESOURCE_ENTRY_SIZE = 40;
+/**
+ * 44 bytes: the §9.6 offsets end at size u64 @ 36, as in R-MSG `rm_hyp_resource_resp` and Linux
+ * `struct gunyah_rm_hyp_resource` (packed); the "40 bytes" in spec §9.6's title is a miscount.
+ */
+export const HYP_RESOURCE_ENTRY_SIZE = 44;
 
 /** Memory parcels (spec §7.2). */
 export const MEM_TRANS_TYPE = { DONATE: 0, LEND: 1, SHARE: 2 } as const;
