@@ -1,0 +1,32 @@
+// spec §2: hypervisor_identify. X0 = api_info (0x5100000000008001 for the open-source build), X1 = flags0 with
+// the features this emulator implements and the FPRR scheduler, X2 = flags1 = 0, X3 = flags2 = 0.
+import { API_INFO, GUNYAH_API_VERSION, SCHEDULER_VARIANT } from '../abi/identify.js';
+import type { HandlerTable } from './handler.js';
+import type { Hypervisor } from './hypervisor.js';
+
+export function apiInfo(hyp: Hypervisor): bigint {
+  return (BigInt(hyp.variant) << BigInt(API_INFO.VARIANT_SHIFT))
+    | (1n << BigInt(API_INFO.IS_64BIT_BIT))
+    | BigInt(GUNYAH_API_VERSION & API_INFO.VERSION_MASK);
+}
+
+export function flags0(hyp: Hypervisor): number {
+  return (hyp.featureFlags0 | (SCHEDULER_VARIANT.FPRR << SCHEDULER_VARIANT.SHIFT)) >>> 0;
+}
+
+/** identify has no error word: the handler fills X0-X3 itself. Values are precomputed per hypervisor. */
+const cache = new WeakMap<Hypervisor, Uint32Array>();
+
+export const identifyCalls: HandlerTable = {
+  hypervisor_identify(vcpu, _a, out) {
+    const hyp = vcpu.vm!.hyp;
+    let words = cache.get(hyp);
+    if (words === undefined) {
+      const info = apiInfo(hyp);
+      words = new Uint32Array([Number(info & 0xffffffffn), Number(info >> 32n), flags0(hyp), 0, 0, 0, 0, 0]);
+      cache.set(hyp, words);
+    }
+    out.set(words);
+    return 0;
+  },
+};

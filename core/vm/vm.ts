@@ -1,0 +1,27 @@
+// A VM as the hypervisor sees it: the threads that share one address space (named by its VMID), one cspace and
+// one vIC. Gunyah has no "VM object"; this record groups them so the layers above can find a VM by VMID.
+import type { CSpace } from '../hyp/cspace.js';
+import type { Hypervisor } from '../hyp/hypervisor.js';
+import type { Addrspace } from '../mem/addrspace.js';
+import type { GuestMemory } from '../mem/guest-memory.js';
+import type { Vcpu } from './vcpu.js';
+import type { Vic } from './vic.js';
+
+export class Vm {
+  readonly vcpus: Vcpu[] = [];
+  /** Hypercalls made by any vCPU of this VM. */
+  hypercalls = 0;
+
+  constructor(
+    readonly hyp: Hypervisor,
+    readonly vmid: number,
+    public name: string,
+    readonly cspace: CSpace,
+    readonly addrspace: Addrspace,
+    readonly vic: Vic,
+  ) {}
+
+  get memory(): GuestMemory {
+    return this.addrspace.memory;
+  }
+}

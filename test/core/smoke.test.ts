@@ -1,0 +1,32 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Hypervisor } from '../../core/hyp/hypervisor.js';
+import { hvc } from '../../core/hyp/call.js';
+import { GH_ERROR } from '../../core/abi/errors.js';
+
+test('smoke: identify and a msgqueue round trip through hypercalls', () => {
+  const hyp = new Hypervisor({ seed: 1 });
+  const { vm } = hyp.createVm({ vmid: 0xff, name: 'rm', vcpus: 1, ram: { base: 0x1000_0000, size: 1 << 20 } });
+  const v = vm.vcpus[0]!;
+  const id = hvc(v, 'hypervisor_identify');
+  assert.equal(id.x[0], 0x5100000000008001n);
+  const part = vm.cspace.insert(hyp.root, 0xffffffff);
+  assert.ok(typeof part !== 'number');
+  const self = vm.cspace.insert(vm.cspace, 0xffffffff);
+  assert.ok(typeof self !== 'number');
+  const mk = hvc(v, 'partition_create_msgqueue', [vm.cspace.capid(part.slot), vm.cspace.capid(self.slot), 0]);
+  assert.equal(mk.err, GH_ERROR.OK);
+  const q = mk.x[1]!;
+  assert.equal(hvc(v, 'msgqueue_configure', [q, (240 << 16) | 8, 0]).err, 0);
+  assert.equal(hvc(v, 'object_activate', [q, 0]).err, 0);
+  vm.memory.writeBytes(0x1000_0000, new TextEncoder().encode('hello'));
+  const s = hvc(v, 'msgqueue_send', [q, 5, 0x1000_0000, 1, 0]);
+  assert.equal(s.err, 0);
+  assert.equal(s.x[1], 1n);
+  const r = hvc(v, 'msgqueue_receive', [q, 0x1000_1000, 240, 0]);
+  assert.equal(r.err, 0);
+  assert.equal(r.x[1], 5n);
+  assert.equal(r.x[2], 0n);
+  assert.equal(new TextDecoder().decode(vm.memory.readBytes(0x1000_1000, 5) as Uint8Array), 'hello');
+  assert.equal(hvc(v, 'msgqueue_receive', [q, 0x1000_1000, 240, 0]).err, GH_ERROR.MSGQUEUE_EMPTY);
+});
