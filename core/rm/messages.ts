@@ -91,6 +91,7 @@ function struct<L extends Layout>(layout: L, opts: { rule?: Rule<Fields<L>>; atL
     size,
     fields,
     check(value) {
+      if (typeof value !== 'object' || value === null) return ARGUMENT_INVALID;
       for (const f of fields) if (!fieldFits(f.kind, (value as Loose)[f.name])) return ARGUMENT_INVALID;
       return rule ? rule(value) : null;
     },
@@ -146,10 +147,10 @@ function withBytes<L extends Layout, B extends string>(layout: L, bytesKey: B): 
   const lenMax = lenField.kind === 'len16' ? MAX.u16 : MAX.u32;
   return {
     encode(value) {
-      const bytes = (value as Loose)[bytesKey];
-      if (!(bytes instanceof Uint8Array) || bytes.length > lenMax) return ARGUMENT_INVALID;
       const err = head.check(value);
       if (err !== null) return err;
+      const bytes = (value as Loose)[bytesKey];
+      if (!(bytes instanceof Uint8Array) || bytes.length > lenMax) return ARGUMENT_INVALID;
       const out = new Uint8Array(head.size + bytes.length);
       const view = viewOf(out);
       head.write(view, 0, value);
