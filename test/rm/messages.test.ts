@@ -125,6 +125,9 @@ describe('fixed-size payloads', () => {
     assert.equal(VmConfigImageRequest.encode({ ...image, dtbSize: -1n }), ARGUMENT_INVALID);
     assert.equal(VmConfigImageRequest.encode({ ...image, dtbSize: 2n ** 64n }), ARGUMENT_INVALID);
     assert.equal(VmConfigImageRequest.encode({ ...image, dtbSize: 5 as unknown as bigint }), ARGUMENT_INVALID);
+    assert.equal(VmidRequest.encode(null as never), ARGUMENT_INVALID);
+    assert.equal(VmConsoleWriteRequest.encode(undefined as never), ARGUMENT_INVALID);
+    assert.equal(MemparcelCreateRequest.encode({ ...lend, acl: undefined as never }), ARGUMENT_INVALID);
   });
 });
 
