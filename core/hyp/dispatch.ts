@@ -38,7 +38,6 @@ const HYPERCALL_ID_MASK = 0xffffc000 | 0;
 const HYPERCALL_ID = (((1 << SMCCC.FAST_BIT) | (1 << SMCCC.SMC64_BIT) | (SMCCC.OWNER_VENDOR_HYP << SMCCC.OWNER_SHIFT)
   | (VENDOR_HYP_CLASS.HYPERCALL << VENDOR_HYP_CLASS.SHIFT)) >>> 0) | 0;
 
-const args = new Uint32Array(16);
 const out = new Uint32Array(16);
 
 export function dispatch(hyp: Hypervisor, vcpu: Vcpu, regs: RegisterFile, imm: number): void {
@@ -65,19 +64,25 @@ export function dispatch(hyp: Hypervisor, vcpu: Vcpu, regs: RegisterFile, imm: n
     unknownCall(hyp, vcpu, regs);
     return;
   }
-  args.fill(0);
-  args.set(regs.subarray(argBase, 16), 0);
-  out.fill(0);
+  // Handlers read the inputs in place and write results to a scratch file copied back at the end.
+  const args = argBase === 0 ? regs : vcpu.smcccArgs(regs);
+  for (let i = 0; i < 16; i++) out[i] = 0;
   let err: number = GH_ERROR.OK;
-  for (const k of entry.mustBeZero) if (args[2 * k] !== 0 || args[2 * k + 1] !== 0) err = GH_ERROR.ARGUMENT_INVALID;
-  for (const k of entry.mustBeMinusOne) {
+  const zero = entry.mustBeZero;
+  for (let i = 0; i < zero.length; i++) {
+    const k = zero[i]!;
+    if (args[2 * k] !== 0 || args[2 * k + 1] !== 0) err = GH_ERROR.ARGUMENT_INVALID;
+  }
+  const minusOne = entry.mustBeMinusOne;
+  for (let i = 0; i < minusOne.length; i++) {
+    const k = minusOne[i]!;
     if (args[2 * k] !== 0xffffffff || args[2 * k + 1] !== 0xffffffff) err = GH_ERROR.ARGUMENT_INVALID;
   }
   if (err === GH_ERROR.OK) err = entry.handler(vcpu, args, out);
   if (entry.hasError) {
     out[0] = err >>> 0;
     out[1] = err < 0 ? 0xffffffff : 0;
-    if (err !== GH_ERROR.OK) out.fill(0, 2); // on error only X0 is meaningful
+    if (err !== GH_ERROR.OK) for (let i = 2; i < 16; i++) out[i] = 0; // on error only X0 is meaningful
   }
   regs.set(out);
   count(hyp, vcpu, n, entry.hasError ? err : GH_ERROR.OK);

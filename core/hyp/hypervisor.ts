@@ -11,6 +11,7 @@ import { Vm } from '../vm/vm.js';
 import { CSpace, type Cap } from './cspace.js';
 import { dispatch } from './dispatch.js';
 import { TypedEmitter } from './events.js';
+import { identifyWords } from './identify.js';
 import { HypObject } from './object.js';
 import { Partition } from './partition.js';
 import { Prng } from './prng.js';
@@ -72,6 +73,8 @@ export class Hypervisor {
   readonly callUidLayout: CallUidLayout;
   readonly variant: number;
   readonly features: ReadonlySet<HypFeature> = new Set(IMPLEMENTED_FEATURES);
+  /** hypervisor_identify X0-X3, fixed for the life of the hypervisor. */
+  readonly identifyWords: Uint32Array;
   private readonly randomizeCapids: boolean;
   private nextObjectId = 1;
   private readonly factories = new Map<ObjectType, Factory>();
@@ -91,6 +94,7 @@ export class Hypervisor {
       q.onTransition = (msgq, what) => this.events.emit('msgq-transition', { msgq, what });
       return q;
     });
+    this.identifyWords = identifyWords(this);
     this.root = this.createObject<Partition>('partition');
     this.root.activate();
   }

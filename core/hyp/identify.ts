@@ -14,19 +14,15 @@ export function flags0(hyp: Hypervisor): number {
   return (hyp.featureFlags0 | (SCHEDULER_VARIANT.FPRR << SCHEDULER_VARIANT.SHIFT)) >>> 0;
 }
 
-/** identify has no error word: the handler fills X0-X3 itself. Values are precomputed per hypervisor. */
-const cache = new WeakMap<Hypervisor, Uint32Array>();
+/** The identify registers as words, computed once per hypervisor (identify has no error word). */
+export function identifyWords(hyp: Hypervisor): Uint32Array {
+  const info = apiInfo(hyp);
+  return new Uint32Array([Number(info & 0xffffffffn), Number(info >> 32n), flags0(hyp), 0, 0, 0, 0, 0]);
+}
 
 export const identifyCalls: HandlerTable = {
   hypervisor_identify(vcpu, _a, out) {
-    const hyp = vcpu.vm!.hyp;
-    let words = cache.get(hyp);
-    if (words === undefined) {
-      const info = apiInfo(hyp);
-      words = new Uint32Array([Number(info & 0xffffffffn), Number(info >> 32n), flags0(hyp), 0, 0, 0, 0, 0]);
-      cache.set(hyp, words);
-    }
-    out.set(words);
+    out.set(vcpu.vm!.hyp.identifyWords);
     return 0;
   },
 };

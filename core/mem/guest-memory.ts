@@ -90,21 +90,32 @@ export class GuestMemory {
 
   private copy(ipa: number, buf: Uint8Array, off: number, len: number, access: number, toGuest: boolean): GhError {
     if (!Number.isSafeInteger(ipa) || ipa < 0 || !Number.isSafeInteger(ipa + len)) return GH_ERROR.ADDR_INVALID;
+    const inPage = ipa % PAGE_SIZE;
+    if (inPage + len <= PAGE_SIZE) {
+      // Fast path: the whole range lies in one page (every message-queue copy of an aligned buffer).
+      const m = this.mapping(ipa < 0x1_0000_0000 ? ipa >>> PAGE_SHIFT : (ipa - inPage) / PAGE_SIZE);
+      if (m === undefined || (m.access & access) !== access) return GH_ERROR.ADDR_INVALID;
+      copyPage(m.page, inPage, buf, off, len, toGuest);
+      return GH_ERROR.OK;
+    }
     // Check the whole range first: a fault part-way must not leave a half-done copy.
     if (!this.accessible(ipa, len, access)) return GH_ERROR.ADDR_INVALID;
     let done = 0;
     while (done < len) {
       const at = ipa + done;
-      const inPage = at & (PAGE_SIZE - 1);
-      const n = Math.min(len - done, PAGE_SIZE - inPage);
-      const page = this.pages.get(at >= 2 ** 31 ? pageOf(at) : at >>> PAGE_SHIFT)!.page;
-      if (buf instanceof Buffer) {
-        if (toGuest) buf.copy(page, inPage, off + done, off + done + n);
-        else page.copy(buf, off + done, inPage, inPage + n);
-      } else if (toGuest) page.set(buf.subarray(off + done, off + done + n), inPage);
-      else buf.set(page.subarray(inPage, inPage + n), off + done);
+      const pageOff = at % PAGE_SIZE;
+      const n = Math.min(len - done, PAGE_SIZE - pageOff);
+      copyPage(this.pages.get((at - pageOff) / PAGE_SIZE)!.page, pageOff, buf, off + done, n, toGuest);
       done += n;
     }
     return GH_ERROR.OK;
   }
+}
+
+function copyPage(page: Buffer, pageOff: number, buf: Uint8Array, off: number, n: number, toGuest: boolean): void {
+  if (buf instanceof Buffer) {
+    if (toGuest) buf.copy(page, pageOff, off, off + n);
+    else page.copy(buf, off, pageOff, pageOff + n);
+  } else if (toGuest) page.set(buf.subarray(off, off + n), pageOff);
+  else buf.set(page.subarray(pageOff, pageOff + n), off);
 }

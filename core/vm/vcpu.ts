@@ -17,4 +17,13 @@ export class Vcpu extends HypObject {
   affinity = 0;
   /** Hypercalls made by this vCPU. */
   hypercalls = 0;
+  private smcccView: { regs: Uint32Array; view: Uint32Array } | null = null;
+
+  /** The SMCCC inputs (X1..X7) of a register file as a view made once: the dispatcher reads them in place. */
+  smcccArgs(regs: Uint32Array): Uint32Array {
+    const v = this.smcccView;
+    if (v !== null && v.regs === regs) return v.view;
+    this.smcccView = { regs, view: regs.subarray(2) };
+    return this.smcccView.view;
+  }
 }

@@ -1,0 +1,36 @@
+// Shared measuring helpers for the benchmarks: rates from the best of several timed rounds, so background noise
+// on a shared machine lowers a figure less often than it raises it.
+
+/** Calls per second of `fn`, which runs `inner` operations per call: the best of `rounds` rounds. */
+export function rate(fn: () => void, inner: number, rounds = 7, minMs = 150): number {
+  for (let i = 0; i < 3; i++) fn(); // warm up the JIT
+  let best = 0;
+  for (let r = 0; r < rounds; r++) {
+    let calls = 0;
+    const start = performance.now();
+    let elapsed = 0;
+    do {
+      fn();
+      calls++;
+      elapsed = performance.now() - start;
+    } while (elapsed < minMs);
+    best = Math.max(best, (calls * inner * 1000) / elapsed);
+  }
+  return best;
+}
+
+/** Percentile of a sorted-in-place array of numbers. */
+export function percentile(samples: number[], p: number): number {
+  samples.sort((a, b) => a - b);
+  return samples[Math.min(samples.length - 1, Math.floor((p / 100) * samples.length))]!;
+}
+
+export const fmt = (n: number, digits = 1): string =>
+  n >= 1e6 ? `${(n / 1e6).toFixed(digits)} M` : n >= 1e3 ? `${(n / 1e3).toFixed(digits)} k` : n.toFixed(digits);
+
+/** Print one result line and return it for RESULTS.md. */
+export function report(name: string, value: string, note = ''): string {
+  const line = `${name.padEnd(58)} ${value.padStart(18)}${note ? '  ' + note : ''}`;
+  console.log(line);
+  return line;
+}
