@@ -1,0 +1,334 @@
+// Mounting the sysfs tree with fuse-native: find out whether FUSE can work here, clean a mount left behind by a
+// crashed run, mount, and unmount on the way out (signals, fatal errors, exit). Nothing here throws: when FUSE is
+// unavailable the caller gets a result saying what to install, and the daemon keeps running without the mount.
+import { spawn, spawnSync } from 'node:child_process';
+import { constants as fsConstants } from 'node:fs';
+import { access, mkdir, readFile, realpath, stat } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { basename, delimiter, dirname, join, resolve as resolvePath } from 'node:path';
+import { fuseOps, type FuseOpsOptions, type SysfsFuseOps } from './fuse-mount.js';
+import type { DirNode } from './tree.js';
+
+export const INSTALL_FUSE = 'apt-get install -y libfuse2 fuse';
+
+/**
+ * Where the tree is mounted when no directory is given: `$XDG_RUNTIME_DIR/gunyah-emu/hypervisor` when the session
+ * has a runtime directory, else `<tmpdir>/gunyah-emu-<uid>/hypervisor` (root usually has no runtime directory).
+ */
+export function defaultMountDir(env: NodeJS.ProcessEnv = process.env, uid = process.getuid?.() ?? 0): string {
+  const runtime = env.XDG_RUNTIME_DIR;
+  return runtime ? join(runtime, 'gunyah-emu', 'hypervisor') : join(tmpdir(), `gunyah-emu-${uid}`, 'hypervisor');
+}
+
+export const DEFAULT_MOUNT_DIR = defaultMountDir();
+
+/** The kernel caches entries and attributes this long (seconds, a string: fuse-native drops a numeric 0). */
+const KERNEL_CACHE_S = '0.4';
+/** With the kernel cache, a vanished node is gone everywhere within 0.5 s (spec-free product promise). */
+const NODE_CACHE_MS = 100;
+const STALE_PROBE_MS = 1000;
+const UNMOUNT_TIMEOUT_MS = 3000;
+
+// ---- Is FUSE usable here?
+
+/** The part of fuse-native's class this module uses. */
+interface FuseInstance {
+  mount(cb: (err: Error | null) => void): void;
+  unmount(cb: (err: Error | null) => void): void;
+}
+type FuseClass = new (dir: string, ops: SysfsFuseOps, opts: Record<string, unknown>) => FuseInstance;
+
+export type FuseAvailability =
+  | { readonly ok: true; readonly Fuse: FuseClass }
+  | { readonly ok: false; readonly reason: string; readonly remedy: string };
+
+/** Turns a failure to load fuse-native into what to do about it. */
+export function explainLoadFailure(err: unknown): { reason: string; remedy: string } {
+  const message = err instanceof Error ? err.message : String(err);
+  if (/libfuse\.so/.test(message)) {
+    return { reason: `libfuse2 is not installed (${message})`, remedy: INSTALL_FUSE };
+  }
+  if (/Cannot find module 'fuse-native'/.test(message)) {
+    return { reason: 'the optional package fuse-native is not installed', remedy: `npm install, then ${INSTALL_FUSE}` };
+  }
+  return { reason: `fuse-native failed to load: ${message}`, remedy: `${INSTALL_FUSE}, then npm rebuild fuse-native` };
+}
+
+async function onPath(command: string, env: NodeJS.ProcessEnv): Promise<boolean> {
+  for (const folder of (env.PATH ?? '').split(delimiter)) {
+    if (folder === '') continue;
+    try {
+      await access(join(folder, command), fsConstants.X_OK);
+      return true;
+    } catch {
+      // not in this folder
+    }
+  }
+  return false;
+}
+
+export interface AvailabilityOptions {
+  /** The FUSE device node (default /dev/fuse). */
+  readonly device?: string;
+  /** Where fusermount is looked for (default process.env). */
+  readonly env?: NodeJS.ProcessEnv;
+}
+
+export async function fuseAvailability(options: AvailabilityOptions = {}): Promise<FuseAvailability> {
+  const device = options.device ?? '/dev/fuse';
+  try {
+    await access(device, fsConstants.R_OK | fsConstants.W_OK);
+  } catch (err) {
+    return {
+      ok: false,
+      reason: `${device} is not usable (${(err as NodeJS.ErrnoException).code})`,
+      remedy: `${INSTALL_FUSE}; modprobe fuse, or start the container with --device /dev/fuse --cap-add SYS_ADMIN`,
+    };
+  }
+  if (!(await onPath('fusermount', options.env ?? process.env))) {
+    return { ok: false, reason: 'fusermount is not on PATH', remedy: INSTALL_FUSE };
+  }
+  try {
+    const Fuse = createRequire(import.meta.url)('fuse-native') as FuseClass;
+    return { ok: true, Fuse };
+  } catch (err) {
+    return { ok: false, ...explainLoadFailure(err) };
+  }
+}
+
+// ---- Stale mounts
+
+/** mountinfo escapes space, tab, newline and backslash as octal. */
+function unescapeMountinfo(field: string): string {
+  return field.replace(/\\([0-7]{3})/g, (_, octal: string) => String.fromCharCode(parseInt(octal, 8)));
+}
+
+/** The FUSE mounts listed in /proc/self/mountinfo (mount points, as the kernel spells them). */
+export async function fuseMountPoints(): Promise<string[]> {
+  const text = await readFile('/proc/self/mountinfo', 'utf8');
+  const points: string[] = [];
+  for (const line of text.split('\n')) {
+    const [left, right] = line.split(' - ');
+    if (right === undefined) continue;
+    const fstype = right.split(' ')[0] ?? '';
+    if (fstype === 'fuse' || fstype.startsWith('fuse.')) points.push(unescapeMountinfo(left!.split(' ')[4] ?? ''));
+  }
+  return points;
+}
+
+/** The path the kernel shows for dir: its parent resolved (never the mount itself, which may be dead). */
+async function canonical(dir: string): Promise<string> {
+  const absolute = resolvePath(dir);
+  try {
+    return join(await realpath(dirname(absolute)), basename(absolute));
+  } catch {
+    return absolute;
+  }
+}
+
+type Probe = 'alive' | 'dead';
+
+/** Asks the mount's server for the root's attributes, asynchronously, so even our own mount can answer. */
+function probe(dir: string): Promise<Probe> {
+  return new Promise((done) => {
+    const timer = setTimeout(() => done('dead'), STALE_PROBE_MS);
+    stat(dir).then(
+      () => { clearTimeout(timer); done('alive'); },
+      () => { clearTimeout(timer); done('dead'); },
+    );
+  });
+}
+
+function run(command: string, args: string[]): Promise<boolean> {
+  return new Promise((done) => {
+    const child = spawn(command, args, { stdio: 'ignore', timeout: UNMOUNT_TIMEOUT_MS });
+    child.on('error', () => done(false));
+    child.on('exit', (code) => done(code === 0));
+  });
+}
+
+/** Lazy unmount, as fuse-native does, with umount -l where fusermount cannot. */
+async function detach(dir: string): Promise<boolean> {
+  return (await run('fusermount', ['-uz', dir])) || run('umount', ['-l', dir]);
+}
+
+function detachSync(dir: string): boolean {
+  const options = { stdio: 'ignore', timeout: UNMOUNT_TIMEOUT_MS } as const;
+  return spawnSync('fusermount', ['-uz', dir], options).status === 0
+    || spawnSync('umount', ['-l', dir], options).status === 0;
+}
+
+export type StaleCheck =
+  | { readonly state: 'clear' }
+  | { readonly state: 'cleaned' }
+  | { readonly state: 'busy'; readonly reason: string };
+
+/**
+ * Makes dir free to mount on. A FUSE mount whose server is gone (ENOTCONN, or no answer within a second) is left by a
+ * crashed run and is detached; a mount that still answers belongs to a running process and is left alone.
+ */
+export async function cleanStaleMount(dir: string): Promise<StaleCheck> {
+  const point = await canonical(dir);
+  let mounted: string[];
+  try {
+    mounted = await fuseMountPoints();
+  } catch {
+    mounted = [];
+  }
+  if (!mounted.includes(point)) return { state: 'clear' };
+  if ((await probe(point)) === 'alive') {
+    return { state: 'busy', reason: `${point} is already served by a running FUSE process (fusermount -u ${point})` };
+  }
+  if (await detach(point)) return { state: 'cleaned' };
+  return { state: 'busy', reason: `a stale mount on ${point} could not be detached (try fusermount -uz ${point})` };
+}
+
+// ---- Mounting
+
+export interface SysfsMount {
+  /** The mount point, as the kernel shows it. */
+  readonly dir: string;
+  /** True when a dead mount from an earlier run had to be cleaned first. */
+  readonly cleanedStale: boolean;
+  readonly ops: SysfsFuseOps;
+  /** Unmounts (lazily, so open files do not block it); safe to call more than once. */
+  unmount(): Promise<void>;
+  /** Last-resort synchronous unmount for exit paths; does nothing once unmounted. */
+  unmountSync(): void;
+  isMounted(): boolean;
+}
+
+export type MountResult =
+  | { readonly ok: true; readonly mount: SysfsMount }
+  | { readonly ok: false; readonly reason: string; readonly remedy?: string };
+
+export interface MountOptions extends AvailabilityOptions, Pick<FuseOpsOptions, 'onFault'> {
+  /**
+   * Let other users read the tree (allow_other, with the kernel checking mode bits for them). Defaults to true for
+   * root, where it needs no /etc/fuse.conf change; a mount by another user is private to that user.
+   */
+  readonly allowOther?: boolean;
+}
+
+function fuseOptions(allowOther: boolean): Record<string, unknown> {
+  return {
+    // platform notes: fuse-native has no direct_io option, but fsname reaches libfuse's -o list. direct_io sends every
+    // read to us, so a value longer than the 4096 bytes getattr claims is never cut to that size.
+    fsname: 'gunyah-emu,direct_io',
+    subtype: 'gunyah-emu',
+    entryTimeout: KERNEL_CACHE_S,
+    attrTimeout: KERNEL_CACHE_S,
+    // Our operations answer synchronously and exactly once (fuse-mount.ts), so fuse-native's per-call watchdog timer
+    // would only cost a setTimeout on every call.
+    timeout: false,
+    allowOther,
+    defaultPermissions: allowOther,
+  };
+}
+
+function failed(reason: string, remedy?: string): MountResult {
+  return remedy === undefined ? { ok: false, reason } : { ok: false, reason, remedy };
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+/** Mounts the tree on dir (created if missing), first cleaning a stale mount a crashed run left there. */
+export async function mountSysfs(root: DirNode, dir = DEFAULT_MOUNT_DIR, options: MountOptions = {}): Promise<MountResult> {
+  const fuse = await fuseAvailability(options);
+  if (!fuse.ok) return failed(fuse.reason, fuse.remedy);
+
+  const stale = await cleanStaleMount(dir);
+  if (stale.state === 'busy') return failed(stale.reason);
+  try {
+    await mkdir(dir, { recursive: true, mode: 0o755 });
+  } catch (err) {
+    return failed(`cannot create the mount directory ${dir}: ${errorText(err)}`);
+  }
+  const point = await canonical(dir);
+  const owner = (await stat(dirname(point))).uid;
+  if (owner !== 0 && owner !== process.getuid?.()) {
+    // The default lives in a shared /tmp: a folder someone else made there could be swapped under us.
+    return failed(`${dirname(point)} belongs to uid ${owner}, not to this user; choose another mount directory`);
+  }
+  const ops = fuseOps(root, { nodeCacheMs: NODE_CACHE_MS, onFault: options.onFault });
+  const allowOther = options.allowOther ?? process.getuid?.() === 0;
+  let instance: FuseInstance;
+  try {
+    instance = new fuse.Fuse(point, ops, fuseOptions(allowOther));
+    await new Promise<void>((done, fail) => instance.mount((err) => (err ? fail(err) : done())));
+  } catch (err) {
+    return failed(`mounting ${point} failed: ${errorText(err)}`, INSTALL_FUSE);
+  }
+
+  let mounted = true;
+  let unmounting: Promise<void> | undefined;
+  const mount: SysfsMount = {
+    dir: point,
+    cleanedStale: stale.state === 'cleaned',
+    ops,
+    isMounted: () => mounted,
+    unmount() {
+      unmounting ??= new Promise<void>((done) => {
+        instance.unmount(async (err) => {
+          // fuse-native's own fusermount can fail (the binary vanished, a race with a signal): fall back once.
+          if (err) await detach(point);
+          mounted = false;
+          done();
+        });
+      });
+      return unmounting;
+    },
+    unmountSync() {
+      if (!mounted) return;
+      detachSync(point);
+      mounted = false;
+    },
+  };
+  return { ok: true, mount };
+}
+
+// ---- Leaving cleanly
+
+export interface ExitOptions {
+  /** Runs first on SIGINT/SIGTERM (close streams, stop VMs); the mount is unmounted after it, then exit code 0. */
+  readonly shutdown?: (signal: NodeJS.Signals) => Promise<void> | void;
+}
+
+/**
+ * Unmounts on SIGINT and SIGTERM (then exits 0; a second signal exits at once), and synchronously when the process
+ * dies of an uncaught exception or exits by any other path. Returns a function that removes the handlers.
+ * Install it once, and let it own SIGINT/SIGTERM: pass the daemon's own shutdown as options.shutdown.
+ */
+export function unmountOnExit(mount: SysfsMount, options: ExitOptions = {}): () => void {
+  let stopping = false;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (stopping) {
+      mount.unmountSync();
+      process.exit(1);
+    }
+    stopping = true;
+    void (async () => {
+      try {
+        await options.shutdown?.(signal);
+      } catch (err) {
+        console.error(`shutdown on ${signal} failed: ${errorText(err)}`);
+      }
+      await mount.unmount();
+      process.exit(0);
+    })();
+  };
+  const onFatal = (): void => mount.unmountSync();
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  process.on('uncaughtExceptionMonitor', onFatal);
+  process.on('exit', onFatal);
+  return () => {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    process.off('uncaughtExceptionMonitor', onFatal);
+    process.off('exit', onFatal);
+  };
+}
