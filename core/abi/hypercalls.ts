@@ -118,3 +118,12 @@ export const HC = Object.fromEntries(HYPERCALLS.map((c) => [c.name, c.n])) as Re
 
 /** Highest call number plus one: the size of the dispatch table. */
 export const HYPERCALL_TABLE_SIZE = 0x69;
+
+/**
+ * prng_get_entropy (spec §1.3 0x57): 1-16 bytes in whole 32-bit words (else ARGUMENT_SIZE / ARGUMENT_ALIGNMENT);
+ * each vCPU may read READS_PER_WINDOW times per WINDOW_MS, then ERROR_BUSY (the hypervisor's DoS limit).
+ */
+export const PRNG_ENTROPY = { MAX_BYTES: 16, WORD_BYTES: 4, WINDOW_MS: 33, READS_PER_WINDOW: 4 } as const;
+
+/** trace_update_class_flags: class bits; ERROR is internal (hypercalls cannot change it) and on at boot. */
+export const TRACE_CLASS = { ERROR: 0, DEBUG: 1 } as const;

@@ -16,3 +16,6 @@ export const VIRQ_RANGE = {
 
 /** GIC devicetree interrupt cell encoding the RM uses (spec §8.1). */
 export const GIC_DT = { SPI: 0, PPI: 1, ESPI: 2, EPPI: 3, EDGE_RISING: 1, LEVEL_HIGH: 4 } as const;
+
+/** vic_configure vic_options (spec §8.1, §15.5): bit0 max_msis valid, bit1 disable default address; 63:2 zero. */
+export const VIC_OPTION = { MAX_MSIS_VALID: 1, DISABLE_DEFAULT_ADDR: 2 } as const;

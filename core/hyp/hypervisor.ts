@@ -3,6 +3,8 @@
 import { HYP_FEATURE, HYP_VARIANT, type HypFeature } from '../abi/identify.js';
 import { allRights, type ObjectType } from '../abi/objects.js';
 import type { CallUidLayout } from '../abi/smccc.js';
+import { TRACE_CLASS } from '../abi/hypercalls.js';
+import { Doorbell } from '../ipc/doorbell.js';
 import { Msgqueue, type MsgqueueTransition } from '../ipc/msgqueue.js';
 import { Addrspace } from '../mem/addrspace.js';
 import { Vcpu } from '../vm/vcpu.js';
@@ -67,6 +69,10 @@ export class Hypervisor {
   readonly events = new TypedEmitter<HypEvents>();
   readonly stats = new HypercallStats();
   readonly prng: Prng;
+  /** A seed was given: prng_get_entropy draws from `prng` (reproducible) instead of node:crypto. */
+  readonly seeded: boolean;
+  /** trace_update_class_flags state: enabled trace classes, ERROR on at boot. */
+  traceClassFlags = 1n << BigInt(TRACE_CLASS.ERROR);
   readonly objects = new Map<number, HypObject>();
   readonly vms = new Map<number, Vm>();
   readonly root: Partition;
@@ -81,6 +87,7 @@ export class Hypervisor {
 
   constructor(opts: HypervisorOptions = {}) {
     this.prng = new Prng(opts.seed);
+    this.seeded = opts.seed !== undefined;
     this.randomizeCapids = opts.randomizeCapids ?? true;
     this.callUidLayout = opts.callUidLayout ?? 'uuid';
     this.variant = opts.variant ?? HYP_VARIANT.QUALCOMM;
@@ -89,6 +96,7 @@ export class Hypervisor {
     this.registerFactory('addrspace', (id) => new Addrspace(id));
     this.registerFactory('vic', (id) => new Vic(id));
     this.registerFactory('thread', (id) => new Vcpu(id));
+    this.registerFactory('doorbell', (id) => new Doorbell(id));
     this.registerFactory('msgqueue', (id) => {
       const q = new Msgqueue(id);
       q.onTransition = (msgq, what) => this.events.emit('msgq-transition', { msgq, what });

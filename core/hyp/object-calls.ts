@@ -46,6 +46,7 @@ export const objectCalls: HandlerTable = {
   partition_create_cspace: createIn('cspace'),
   partition_create_addrspace: createIn('addrspace'),
   partition_create_thread: createIn('thread'),
+  partition_create_doorbell: createIn('doorbell'),
   partition_create_msgqueue: createIn('msgqueue'),
   partition_create_vic: createIn('vic'),
   object_activate: lifecycle('activate', false),

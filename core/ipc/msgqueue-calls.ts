@@ -20,7 +20,7 @@ function bind(end: 'sendVirq' | 'receiveVirq', rights: number): Handler {
     if (typeof q === 'number') return q;
     const vic = vcpu.vm!.cspace.lookup<Vic>(a[2]!, a[3]!, 'vic', right('vic', 'bind_source'));
     if (typeof vic === 'number') return vic;
-    return q[end].bind(vic, a[4]!, a[5]!);
+    return q[end].bindShared(vic, a[4]!, a[5]!);
   };
 }
 

@@ -33,15 +33,26 @@ export class VirqSource {
     return GH_ERROR.OK;
   }
 
+  /**
+   * Shared sources (doorbells, message-queue ends: the hypervisor's vic_bind_shared) take SPI/ESPI numbers only;
+   * a private number or a vCPU index is ARGUMENT_INVALID (spec §8.1).
+   */
+  bindShared(vic: Vic, virqInfo: number, hiWord: number): GhError {
+    if (this.vic !== null) return GH_ERROR.VIRQ_BOUND;
+    if ((virqInfo >>> VIRQ_INFO.VCPU_SHIFT) !== 0 || isPrivate(virqInfo)) return GH_ERROR.ARGUMENT_INVALID;
+    return this.bind(vic, virqInfo, hiWord);
+  }
+
   /** *_unbind_virq: idempotent. */
   unbind(): void {
     this.vic?.detachSource(this);
     this.vic = null;
   }
 
-  assert(): void {
+  /** @param edgeOnly raise the line only if the guest configured it edge-triggered (spec §5 doorbell_send). */
+  assert(edgeOnly = false): void {
     this.asserts++;
-    this.vic?.raise(this);
+    this.vic?.raise(this, edgeOnly);
   }
 
   clear(): void {
@@ -55,35 +66,54 @@ const isPrivate = (virq: number): boolean =>
 /** Per-VM vGIC. Pending lines are kept per target: each private range per vCPU, shared lines for any vCPU. */
 export class Vic extends HypObject {
   readonly type = 'vic' as const;
-  maxVcpus = 0;
+  // The hypervisor's defaults at creation: a vic activates unconfigured with one vCPU and no SPIs.
+  maxVcpus = 1;
   maxVirqs = 0;
   private readonly sources = new Map<number, VirqSource>();
   /** Pending interrupts in arrival order: key = virq for shared lines, virq | vcpu << 24 for private ones. */
   private readonly pending = new Set<number>();
+  /** Lines the guest configured edge-triggered (GICD_ICFGR); the others are level-sensitive. */
+  private readonly edgeLines = new Set<number>();
   private readonly vcpuSlots: (object | undefined)[] = [];
   /** Called when a line becomes pending: the VM wakes the target vCPU (-1: any vCPU). */
   onPending: ((vcpuIndex: number) => void) | null = null;
 
+  /** vic_configure (spec §8.1): 1-256 vCPUs, 0-988 SPIs (0: shared sources can use ESPIs only). */
   configure(maxVcpus: number, maxVirqs: number): GhError {
     const err = this.configurable();
     if (err !== GH_ERROR.OK) return err;
     if (!(maxVcpus > 0 && maxVcpus <= 256)) return GH_ERROR.ARGUMENT_INVALID;
-    if (!(maxVirqs > 0 && maxVirqs <= VIRQ_RANGE.SPI.last - VIRQ_RANGE.SPI.first + 1)) return GH_ERROR.ARGUMENT_INVALID;
+    if (!(maxVirqs >= 0 && maxVirqs <= VIRQ_RANGE.SPI.last - VIRQ_RANGE.SPI.first + 1)) return GH_ERROR.ARGUMENT_INVALID;
     this.maxVcpus = maxVcpus;
     this.maxVirqs = maxVirqs;
     return GH_ERROR.OK;
   }
 
-  protected override onActivate(): GhError {
-    return this.maxVcpus > 0 ? GH_ERROR.OK : GH_ERROR.OBJECT_CONFIG;
-  }
-
-  /** vic_attach_vcpu: index below max_vcpus, each index once. */
+  /** vic_attach_vcpu: index below max_vcpus, each index once; attaching a vCPU again moves it. */
   attachVcpu(index: number, vcpu: object): GhError {
     if (!(index >= 0 && index < this.maxVcpus)) return GH_ERROR.ARGUMENT_INVALID;
-    if (this.vcpuSlots[index] !== undefined) return GH_ERROR.BUSY;
+    const holder = this.vcpuSlots[index];
+    if (holder !== undefined && holder !== vcpu) return GH_ERROR.BUSY;
+    const previous = this.vcpuSlots.indexOf(vcpu);
+    if (previous >= 0) this.vcpuSlots[previous] = undefined;
     this.vcpuSlots[index] = vcpu;
     return GH_ERROR.OK;
+  }
+
+  /** The vCPU attached at an index, if any. */
+  vcpuAt(index: number): object | undefined {
+    return this.vcpuSlots[index];
+  }
+
+  /** The guest's trigger configuration of a line (GICD_ICFGR / GICR_ICFGR). */
+  setEdgeTriggered(virq: number, edge: boolean, vcpuIndex = 0): void {
+    const key = this.key(virq, vcpuIndex);
+    if (edge) this.edgeLines.add(key);
+    else this.edgeLines.delete(key);
+  }
+
+  isEdgeTriggered(virq: number, vcpuIndex = 0): boolean {
+    return this.edgeLines.has(this.key(virq, vcpuIndex));
   }
 
   validVirq(virq: number, vcpuIndex: number): boolean {
@@ -110,9 +140,10 @@ export class Vic extends HypObject {
     this.pending.delete(key);
   }
 
-  raise(s: VirqSource): void {
+  /** An edge-only assert makes a level-sensitive line pending only if it is configured edge-triggered. */
+  raise(s: VirqSource, edgeOnly = false): void {
     const key = this.key(s.virq, s.vcpuIndex);
-    if (this.pending.has(key)) return;
+    if (this.pending.has(key) || (edgeOnly && !this.edgeLines.has(key))) return;
     this.pending.add(key);
     this.onPending?.(isPrivate(s.virq) ? s.vcpuIndex : -1);
   }
@@ -141,10 +172,11 @@ export class Vic extends HypObject {
     return -1;
   }
 
-  /** End of interrupt: a level source whose condition still holds is pending again. */
+  /** End of interrupt: on a level-sensitive line, a level source whose condition still holds is pending again. */
   endOfInterrupt(virq: number, vcpuIndex = 0): void {
-    const s = this.sources.get(this.key(virq, vcpuIndex));
-    if (s?.checkPending?.()) this.raise(s);
+    const key = this.key(virq, vcpuIndex);
+    const s = this.sources.get(key);
+    if (s !== undefined && !this.edgeLines.has(key) && s.checkPending?.()) this.raise(s);
   }
 
   get pendingCount(): number {
