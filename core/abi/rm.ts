@@ -157,6 +157,8 @@ export const VM_EXIT_CODE = { NORMAL: 0, SW_ERROR: 1, UNKNOWN: 2, BUS_ERROR: 3, 
 
 /** VM_STOP flags: bit0 FORCE. Linux sends FORCE with stop reason 3. */
 export const VM_STOP_FLAG = { FORCE: 1 } as const;
+/** VM_STOP stop_reason Linux sends with FORCE (GUNYAH_RM_VM_STOP_REASON_FORCE_STOP). */
+export const VM_STOP_REASON = { FORCE_STOP: 3 } as const;
 
 /** VM_CONFIG_IMAGE auth types. */
 export const VM_AUTH = { NONE: 0, QCOM_PIL_ELF: 1, QCOM_ANDROID_PVM: 2 } as const;
