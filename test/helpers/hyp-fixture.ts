@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { GH_ERROR, ghErrorName } from '../../core/abi/errors.js';
 import type { HypercallName } from '../../core/abi/hypercalls.js';
 import { MSGQ_CREATE_INFO } from '../../core/abi/ipc.js';
-import { allRights } from '../../core/abi/objects.js';
+import { allRights, RIGHT_ACTIVATE } from '../../core/abi/objects.js';
 import { hvc, type CallResult, type Convention } from '../../core/hyp/call.js';
 import type { Cap } from '../../core/hyp/cspace.js';
 import { Hypervisor, type HypervisorOptions } from '../../core/hyp/hypervisor.js';
@@ -112,4 +112,40 @@ function fixtureVm(hyp: Hypervisor, vmid: number, vcpus: number): FixtureVm {
     },
   };
   return f;
+}
+
+/** How one capability-taking call is checked by `assertCapErrors`. */
+export interface CapCallSpec {
+  readonly name: HypercallName;
+  /** The call's arguments around the capability under test (objects it needs are made beforehand). */
+  args(cap: bigint): readonly (bigint | number)[];
+  /** The right the call needs on that capability. */
+  readonly needs: number;
+  /** A usable object of the type the call takes. */
+  make(): bigint;
+  /** An object of another type. */
+  other(): bigint;
+  /** An object of the right type still in INIT, for calls that need an active one. */
+  makeInit?(): bigint;
+}
+
+/**
+ * The cspace errors every capability argument has (spec §1.4): WRONG_OBJECT_TYPE, CAP_NULL for an empty slot,
+ * CAP_REVOKED, ARGUMENT_INVALID for a capid that does not decode, INSUFFICIENT_RIGHTS without the needed right,
+ * and OBJECT_STATE for an object not yet active.
+ */
+export function assertCapErrors(vm: FixtureVm, c: CapCallSpec): void {
+  const err = (cap: bigint) => vm.call(c.name, c.args(cap)).err;
+  assert.equal(ghErrorName(err(c.other())), 'ERROR_CSPACE_WRONG_OBJECT_TYPE', `${c.name}: wrong type`);
+  const deleted = vm.grant(c.make(), vm, ~0);
+  assert.equal(vm.call('cspace_delete_cap_from', [vm.cspace, deleted, 0]).err, GH_ERROR.OK);
+  assert.equal(ghErrorName(err(deleted)), 'ERROR_CSPACE_CAP_NULL', `${c.name}: empty slot`);
+  const master = c.make();
+  const revoked = vm.grant(master, vm, ~0);
+  assert.equal(vm.call('cspace_revoke_caps_from', [vm.cspace, master, 0]).err, GH_ERROR.OK);
+  assert.equal(ghErrorName(err(revoked)), 'ERROR_CSPACE_CAP_REVOKED', `${c.name}: revoked`);
+  assert.equal(ghErrorName(err(c.make() ^ 0xffff_0000_0000_0000n)), 'ERROR_ARGUMENT_INVALID', `${c.name}: undecodable`);
+  const lacking = vm.grant(c.make(), vm, (allRights(vm.object(master).type) | RIGHT_ACTIVATE) & ~c.needs);
+  assert.equal(ghErrorName(err(lacking)), 'ERROR_CSPACE_INSUFFICIENT_RIGHTS', `${c.name}: missing right`);
+  if (c.makeInit) assert.equal(ghErrorName(err(c.makeInit())), 'ERROR_OBJECT_STATE', `${c.name}: not active`);
 }
