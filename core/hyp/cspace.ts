@@ -134,13 +134,17 @@ export class CSpace extends HypObject {
     return undefined;
   }
 
-  /** cspace_configure: max_caps in 1..65536, only while INIT. */
+  /** cspace_configure: max_caps up to 65536, only while INIT (0 is stored, and activation then refuses it). */
   configure(maxCaps: number): GhError {
     const err = this.configurable();
     if (err !== GH_ERROR.OK) return err;
-    if (!(maxCaps > 0 && maxCaps <= CSPACE_MAX_SLOTS)) return GH_ERROR.ARGUMENT_INVALID;
+    if (!(maxCaps >= 0 && maxCaps <= CSPACE_MAX_SLOTS)) return GH_ERROR.ARGUMENT_INVALID;
     this.maxCaps = maxCaps;
     return GH_ERROR.OK;
+  }
+
+  protected override onActivate(): GhError {
+    return this.maxCaps === 0 ? GH_ERROR.OBJECT_CONFIG : GH_ERROR.OK;
   }
 }
 

@@ -28,11 +28,14 @@ function createIn(type: ObjectType): Handler {
   };
 }
 
-/** object_activate_from / object_reset_from take the cspace first; the plain forms use the caller's. */
+/**
+ * object_activate_from / object_reset_from take the cspace first (CAP_CREATE on it, as the hypervisor checks);
+ * the plain forms use the caller's. The object needs ACTIVATE.
+ */
 function lifecycle(op: 'activate' | 'reset', from: boolean): Handler {
   return (vcpu, a) => {
     let cspace: CSpace | number = vcpu.vm!.cspace;
-    if (from) cspace = cspaceArg(vcpu, a, 0, 0);
+    if (from) cspace = cspaceArg(vcpu, a, 0, right('cspace', 'cap_create'));
     if (typeof cspace === 'number') return cspace;
     const k = from ? 1 : 0;
     const object = cspace.lookup(a[2 * k]!, a[2 * k + 1]!, null, RIGHT_ACTIVATE, false);
@@ -86,7 +89,7 @@ export const objectCalls: HandlerTable = {
   },
 
   cspace_configure(vcpu, a) {
-    const cspace = vcpu.vm!.cspace.lookup<CSpace>(a[0]!, a[1]!, 'cspace', 0, false);
+    const cspace = vcpu.vm!.cspace.lookup<CSpace>(a[0]!, a[1]!, 'cspace', RIGHT_ACTIVATE, false);
     if (typeof cspace === 'number') return cspace;
     const maxCaps = argU32(a, 1);
     return maxCaps < 0 ? (GH_ERROR.ARGUMENT_INVALID as number) : cspace.configure(maxCaps);
