@@ -12,14 +12,20 @@ export interface DemoMount {
   readonly dir: string;
   readonly cleanedStale: boolean;
   readonly child: ChildProcess;
-  /** Sends one stdin command (`add NAME`, `del NAME`, `crash`) and waits for its `ok` (not for crash). */
+  /** What the fixture wrote on stderr so far. */
+  stderr(): string;
+  /** Sends one stdin command (`add NAME`, `del NAME`) and waits for its `ok`; `crash` and `exit` get no answer. */
   send(line: string): Promise<void>;
   /** Sends a signal and resolves with the exit code (null when killed by the signal). */
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
 export function startDemoMount(dir: string): Promise<DemoMount> {
-  const child = spawn(process.execPath, [FIXTURE, dir], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [FIXTURE, dir], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr!.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
   const exited = new Promise<number | null>((done) => child.once('exit', (code) => done(code)));
   const lines = createInterface({ input: child.stdout! });
   const waiting = new Map<string, () => void>();
@@ -30,7 +36,7 @@ export function startDemoMount(dir: string): Promise<DemoMount> {
     }, READY_TIMEOUT_MS);
     void exited.then((code) => {
       clearTimeout(timer);
-      fail(new Error(`fixture exited with ${code} before it was ready`));
+      fail(new Error(`fixture exited with ${code} before it was ready: ${stderr}`));
     });
     lines.on('line', (line) => {
       const ready = /^ready (.+) cleaned-stale=(true|false)$/.exec(line);
@@ -40,9 +46,10 @@ export function startDemoMount(dir: string): Promise<DemoMount> {
           dir: ready[1]!,
           cleanedStale: ready[2] === 'true',
           child,
+          stderr: () => stderr,
           send(command) {
             child.stdin!.write(`${command}\n`);
-            if (command === 'crash') return Promise.resolve();
+            if (command === 'crash' || command === 'exit') return Promise.resolve();
             return new Promise((acked) => waiting.set(`ok ${command}`, acked));
           },
           stop(signal = 'SIGTERM') {
