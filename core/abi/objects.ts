@@ -18,7 +18,7 @@ export const RIGHT_ACTIVATE = 0x80000000;
 export const RIGHTS = {
   partition: { object_create: 0, donate: 1 },
   cspace: { cap_create: 0, cap_delete: 1, cap_copy: 2, attach: 3, cap_revoke: 4 },
-  addrspace: { attach: 0, map: 1, lookup: 2 },
+  addrspace: { attach: 0, map: 1, lookup: 2, add_vmmio_range: 3 },
   memextent: { map: 0, derive: 1, attach: 2, lookup: 3, donate: 4 },
   thread: {
     power: 0, affinity: 1, priority: 2, timeslice: 3, yield_to: 4, bind_virq: 5, state: 6, lifecycle: 7,

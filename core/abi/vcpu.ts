@@ -20,6 +20,10 @@ export const VCPU_WAKEUP_FROM = { UNSPECIFIED: 0, WFI: 1, PSCI_CPU_SUSPEND: 2, P
 export const VCPU_POWERON_FLAG = { PRESERVE_ENTRY_POINT: 1, PRESERVE_CONTEXT: 2 } as const;
 /** vcpu_poweroff flags: bit0 last vCPU. POWERED_OFF data0 bit0: "exited". */
 export const VCPU_POWEROFF_FLAG = { LAST_VCPU: 1 } as const;
+/** vcpu_run POWERED_OFF data0 (spec §6.2): bit0 set when the vCPU exited (was killed) rather than powered off. */
+export const VCPU_RUN_POWEROFF_FLAG = { EXITED: 1 } as const;
+/** vcpu_run EXPECTS_WAKEUP data0: the sleep state, 0 for WFI (else a PSCI CPU_SUSPEND power_state). */
+export const VCPU_SLEEP_STATE_WFI = 0;
 
 /** vcpu_configure option flags, source numbering (spec §6.1, §15.8). */
 export const VCPU_OPTION = {
@@ -44,8 +48,9 @@ export const SCHEDULER = {
   TIMESLICE_DEFAULT_NS: 5_000_000,
 } as const;
 
-/** scheduler_yield control: bits 15:0 hint, bit 31 implementation defined. */
+/** scheduler_yield control: bits 15:0 hint, bit 31 implementation defined (rejected), bits 30:16 ignored. */
 export const YIELD_HINT = { MASK: 0xffff, GENERIC: 0, YIELD_TO: 1, LOWER_PRIORITY: 2 } as const;
+export const YIELD_CONTROL_IMPL_DEF = 0x80000000;
 
 /** vpm_group_get_state. */
 export const VPM_STATE = { NO_STATE: 0, RUNNING: 1, CPUS_SUSPENDED: 2, SYSTEM_SUSPENDED: 3 } as const;

@@ -14,6 +14,9 @@ export const VIRQ_RANGE = {
   ESPI: { first: 4096, last: 5119 },
 } as const;
 
+/** Arm generic timer PPIs (SBSA INTIDs): the EL1 virtual timer a guest arms for timed waits. */
+export const ARCH_TIMER_VIRQ = { EL1_VIRTUAL: 27 } as const;
+
 /** GIC devicetree interrupt cell encoding the RM uses (spec §8.1). */
 export const GIC_DT = { SPI: 0, PPI: 1, ESPI: 2, EPPI: 3, EDGE_RISING: 1, LEVEL_HIGH: 4 } as const;
 

@@ -2,6 +2,7 @@
 // unknown call (ERROR_UNIMPLEMENTED), as the real hypervisor does for modules not built in.
 import { doorbellCalls } from '../ipc/doorbell-calls.js';
 import { msgqueueCalls } from '../ipc/msgqueue-calls.js';
+import { vcpuCalls } from '../vm/vcpu-calls.js';
 import { vicCalls } from '../vm/vic-calls.js';
 import type { HandlerTable } from './handler.js';
 import { identifyCalls } from './identify.js';
@@ -14,5 +15,6 @@ export const HANDLERS: HandlerTable = {
   ...msgqueueCalls,
   ...doorbellCalls,
   ...vicCalls,
+  ...vcpuCalls,
   ...miscCalls,
 };

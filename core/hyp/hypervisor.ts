@@ -7,7 +7,8 @@ import { TRACE_CLASS } from '../abi/hypercalls.js';
 import { Doorbell } from '../ipc/doorbell.js';
 import { Msgqueue, type MsgqueueTransition } from '../ipc/msgqueue.js';
 import { Addrspace } from '../mem/addrspace.js';
-import { Vcpu } from '../vm/vcpu.js';
+import { Scheduler } from '../vm/scheduler.js';
+import { Vcpu, type VcpuState } from '../vm/vcpu.js';
 import { Vic } from '../vm/vic.js';
 import { Vm } from '../vm/vm.js';
 import { CSpace, type Cap } from './cspace.js';
@@ -29,6 +30,8 @@ export interface HypervisorOptions {
   callUidLayout?: CallUidLayout;
   /** api_info variant byte; default 0x51, the open-source build (spec §2.1, §15.2). */
   variant?: number;
+  /** Emulated physical CPUs the scheduler runs vCPUs on (default 2). */
+  pcpus?: number;
 }
 
 export interface HypEvents {
@@ -37,6 +40,10 @@ export interface HypEvents {
   'vm-created': Vm;
   'vm-destroyed': Vm;
   'msgq-transition': { msgq: Msgqueue; what: MsgqueueTransition };
+  /** A vCPU powered on (ready), powered off, was killed or faulted; not the ready/running/WFI churn of execution. */
+  'vcpu-state': { vcpu: Vcpu; state: VcpuState };
+  /** A guest program threw (or there was none at the entry point): the vCPU is in FAULT. */
+  'vcpu-fault': { vcpu: Vcpu; error: string };
 }
 
 type Factory = (id: number) => HypObject;
@@ -57,6 +64,8 @@ export interface VmSpec {
   ram?: { base: number; size: number };
   /** The manager's cspace (the RM's): receives full-rights caps to the VM's cspace, address space, vIC and vCPUs. */
   manager?: CSpace;
+  /** Called for each vCPU while still INIT (priority, timeslice, affinity, options), before activation. */
+  configureVcpu?: (vcpu: Vcpu) => void;
 }
 
 export interface CreatedVm {
@@ -68,6 +77,8 @@ export interface CreatedVm {
 export class Hypervisor {
   readonly events = new TypedEmitter<HypEvents>();
   readonly stats = new HypercallStats();
+  /** Runs the vCPUs' guest programs; `scheduler.stop()` lets the process exit. */
+  readonly scheduler: Scheduler;
   readonly prng: Prng;
   /** A seed was given: prng_get_entropy draws from `prng` (reproducible) instead of node:crypto. */
   readonly seeded: boolean;
@@ -87,6 +98,7 @@ export class Hypervisor {
 
   constructor(opts: HypervisorOptions = {}) {
     this.prng = new Prng(opts.seed);
+    this.scheduler = new Scheduler({ pcpus: opts.pcpus });
     this.seeded = opts.seed !== undefined;
     this.randomizeCapids = opts.randomizeCapids ?? true;
     this.callUidLayout = opts.callUidLayout ?? 'uuid';
@@ -94,7 +106,11 @@ export class Hypervisor {
     this.registerFactory('partition', (id) => new Partition(id));
     this.registerFactory('cspace', (id) => new CSpace(id, this.randomizeCapids ? this.prng : null));
     this.registerFactory('addrspace', (id) => new Addrspace(id));
-    this.registerFactory('vic', (id) => new Vic(id));
+    this.registerFactory('vic', (id) => {
+      const vic = new Vic(id);
+      vic.onPending = (vcpuIndex) => this.scheduler.interrupt(vic, vcpuIndex);
+      return vic;
+    });
     this.registerFactory('thread', (id) => new Vcpu(id));
     this.registerFactory('doorbell', (id) => new Doorbell(id));
     this.registerFactory('msgqueue', (id) => {
@@ -156,6 +172,8 @@ export class Hypervisor {
       const vcpu = this.createObject<Vcpu>('thread');
       vcpu.vm = vm;
       vcpu.index = i;
+      vcpu.affinity = i % this.scheduler.pcpus.length;
+      spec.configureVcpu?.(vcpu);
       vic.attachVcpu(i, vcpu);
       vcpu.activate();
       vm.vcpus.push(vcpu);

@@ -2,14 +2,39 @@
 // write through this; an unmapped page, or one whose access forbids the operation, gives ERROR_ADDR_INVALID
 // (spec §4.3: an unmapped buffer is ADDR_INVALID). RAM regions are backed lazily, so a 1 GiB VM costs only the
 // pages it touches. Pages are Buffers so copies need no views; sharing maps one Buffer into two address spaces.
+// Memory extents (spec §7.1) and parcels (spec §7.2) add and remove pages here; each page records its source so
+// a removal only takes away what that source put there.
 import { GH_ERROR, type GhError } from '../abi/errors.js';
 import { PAGE_SHIFT, PAGE_SIZE, PGTABLE_ACCESS } from '../abi/memory.js';
+import type { PhysMemory } from './phys.js';
 
-export interface Mapping {
-  readonly page: Buffer;
-  /** PGTABLE_ACCESS bits (R 4, W 2, X 1); NONE keeps the page reserved, e.g. while lent away. */
-  access: number;
+/** One mapped page: its contents, the access the VM has, and where it came from. */
+export class Mapping {
+  private buf: Buffer | null;
+
+  /**
+   * @param access   PGTABLE_ACCESS bits (R 4, W 2, X 1); NONE keeps the page reserved, e.g. while lent away
+   * @param page     the contents, or null to take physical page `physPage` of `phys` on first touch
+   * @param source   who mapped it (an extent mapping, a parcel); null for RAM and plain mapPage
+   * @param physPage the physical page number behind it, or -1 for anonymous RAM
+   */
+  constructor(
+    public access: number,
+    page: Buffer | null,
+    readonly source: object | null = null,
+    readonly physPage = -1,
+    private readonly phys: PhysMemory | null = null,
+  ) {
+    this.buf = page;
+  }
+
+  get page(): Buffer {
+    return this.buf ?? (this.buf = this.phys!.page(this.physPage));
+  }
 }
+
+/** A page taken out of a RAM region: stays unmapped instead of growing a fresh RAM page on the next touch. */
+const HOLE = new Mapping(PGTABLE_ACCESS.NONE, Buffer.alloc(0));
 
 interface RamRegion {
   readonly firstPage: number;
@@ -38,24 +63,52 @@ export class GuestMemory {
   /** The mapping of a page number, materialising RAM on first touch. */
   mapping(pageNo: number): Mapping | undefined {
     const m = this.pages.get(pageNo);
-    if (m !== undefined) return m;
-    for (const r of this.ram) {
-      if (pageNo >= r.firstPage && pageNo < r.endPage) {
-        const fresh: Mapping = { page: Buffer.alloc(PAGE_SIZE), access: PGTABLE_ACCESS.RWX };
-        this.pages.set(pageNo, fresh);
-        return fresh;
-      }
-    }
-    return undefined;
+    if (m !== undefined) return m === HOLE ? undefined : m;
+    if (!this.inRam(pageNo)) return undefined;
+    const fresh = new Mapping(PGTABLE_ACCESS.RWX, Buffer.alloc(PAGE_SIZE));
+    this.pages.set(pageNo, fresh);
+    return fresh;
+  }
+
+  /** The mapping of a page if one is materialised, without growing RAM. */
+  peek(pageNo: number): Mapping | undefined {
+    const m = this.pages.get(pageNo);
+    return m === HOLE ? undefined : m;
+  }
+
+  /** True when something is mapped at the page, or RAM would appear there on first touch. */
+  isMapped(pageNo: number): boolean {
+    const m = this.pages.get(pageNo);
+    return m !== undefined ? m !== HOLE : this.inRam(pageNo);
+  }
+
+  /** Put a mapping at a page number, replacing what was there. */
+  set(pageNo: number, mapping: Mapping): void {
+    this.pages.set(pageNo, mapping);
+  }
+
+  /**
+   * Take the page away if `source` mapped it (any mapping when `source` is undefined); true when removed. Inside
+   * a RAM region the page becomes a hole, so the RAM does not grow back.
+   */
+  remove(pageNo: number, source?: object | null): boolean {
+    const m = this.pages.get(pageNo);
+    if (m === HOLE) return false;
+    if (m === undefined) {
+      if (source !== undefined || !this.inRam(pageNo)) return false; // only a plain unmap takes untouched RAM
+    } else if (source !== undefined && m.source !== source) return false;
+    if (this.inRam(pageNo)) this.pages.set(pageNo, HOLE);
+    else this.pages.delete(pageNo);
+    return true;
   }
 
   /** Map a page (shared Buffer) at a page-aligned IPA. */
   mapPage(ipa: number, page: Buffer, access: number): void {
-    this.pages.set(pageOf(ipa), { page, access });
+    this.pages.set(pageOf(ipa), new Mapping(access, page));
   }
 
   unmapPage(ipa: number): void {
-    this.pages.delete(pageOf(ipa));
+    this.remove(pageOf(ipa));
   }
 
   /** Copy guest bytes at `ipa` into `dst` (R access needed). */
@@ -86,6 +139,11 @@ export class GuestMemory {
       if (m === undefined || (m.access & access) !== access) return false;
     }
     return true;
+  }
+
+  private inRam(pageNo: number): boolean {
+    for (const r of this.ram) if (pageNo >= r.firstPage && pageNo < r.endPage) return true;
+    return false;
   }
 
   private copy(ipa: number, buf: Uint8Array, off: number, len: number, access: number, toGuest: boolean): GhError {

@@ -1,5 +1,6 @@
 // A VM as the hypervisor sees it: the threads that share one address space (named by its VMID), one cspace and
 // one vIC. Gunyah has no "VM object"; this record groups them so the layers above can find a VM by VMID.
+import type { GuestProgram } from '../guest/guest-cpu.js';
 import type { CSpace } from '../hyp/cspace.js';
 import type { Hypervisor } from '../hyp/hypervisor.js';
 import type { Addrspace } from '../mem/addrspace.js';
@@ -11,6 +12,11 @@ export class Vm {
   readonly vcpus: Vcpu[] = [];
   /** Hypercalls made by any vCPU of this VM. */
   hypercalls = 0;
+  /**
+   * The guest programs loaded in this VM, by entry IPA: an image loader registers one here, and vcpu_poweron with
+   * that entry IPA starts it on the vCPU (core/guest).
+   */
+  readonly programs = new Map<number, GuestProgram>();
 
   constructor(
     readonly hyp: Hypervisor,
