@@ -2,6 +2,7 @@
 // unknown call (ERROR_UNIMPLEMENTED), as the real hypervisor does for modules not built in.
 import { doorbellCalls } from '../ipc/doorbell-calls.js';
 import { msgqueueCalls } from '../ipc/msgqueue-calls.js';
+import { memCalls } from '../mem/mem-calls.js';
 import { vcpuCalls } from '../vm/vcpu-calls.js';
 import { vicCalls } from '../vm/vic-calls.js';
 import type { HandlerTable } from './handler.js';
@@ -13,6 +14,7 @@ export const HANDLERS: HandlerTable = {
   ...identifyCalls,
   ...objectCalls,
   ...msgqueueCalls,
+  ...memCalls,
   ...doorbellCalls,
   ...vicCalls,
   ...vcpuCalls,

@@ -7,6 +7,8 @@ import { TRACE_CLASS } from '../abi/hypercalls.js';
 import { Doorbell } from '../ipc/doorbell.js';
 import { Msgqueue, type MsgqueueTransition } from '../ipc/msgqueue.js';
 import { Addrspace } from '../mem/addrspace.js';
+import { Memextent } from '../mem/memextent.js';
+import { PhysMemory } from '../mem/phys.js';
 import { Scheduler } from '../vm/scheduler.js';
 import { Vcpu, type VcpuState } from '../vm/vcpu.js';
 import { Vic } from '../vm/vic.js';
@@ -85,6 +87,8 @@ export class Hypervisor {
   /** trace_update_class_flags state: enabled trace classes, ERROR on at boot. */
   traceClassFlags = 1n << BigInt(TRACE_CLASS.ERROR);
   readonly objects = new Map<number, HypObject>();
+  /** Physical memory and its ownership database (spec §7.1), shared by every memory extent. */
+  readonly phys = new PhysMemory<Memextent>();
   readonly vms = new Map<number, Vm>();
   readonly root: Partition;
   readonly callUidLayout: CallUidLayout;
@@ -106,6 +110,7 @@ export class Hypervisor {
     this.registerFactory('partition', (id) => new Partition(id));
     this.registerFactory('cspace', (id) => new CSpace(id, this.randomizeCapids ? this.prng : null));
     this.registerFactory('addrspace', (id) => new Addrspace(id));
+    this.registerFactory('memextent', (id) => new Memextent(id, this.phys));
     this.registerFactory('vic', (id) => {
       const vic = new Vic(id);
       vic.onPending = (vcpuIndex) => this.scheduler.interrupt(vic, vcpuIndex);

@@ -48,6 +48,7 @@ export const objectCalls: HandlerTable = {
   partition_create_partition: createIn('partition'),
   partition_create_cspace: createIn('cspace'),
   partition_create_addrspace: createIn('addrspace'),
+  partition_create_memextent: createIn('memextent'),
   partition_create_thread: createIn('thread'),
   partition_create_doorbell: createIn('doorbell'),
   partition_create_msgqueue: createIn('msgqueue'),
