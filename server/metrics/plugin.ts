@@ -1,0 +1,73 @@
+// GET /metrics and the HTTP request counting hooks, as one Fastify plugin applied to the whole app (it does not
+// encapsulate, so its hooks see every route, whenever registered).
+//
+// Requests are counted when answered, with their duration; streams (a Readable reply, or a hijacked reply whose
+// route calls `streamOpened`) are counted once when they open and their duration is not observed.
+import type { FastifyPluginCallback, FastifyReply, FastifyRequest } from 'fastify';
+import { CONTENT_TYPE, negotiateFormat } from './exposition.js';
+import type { HttpStats } from './http-stats.js';
+import type { MetricsRegistry } from './registry.js';
+
+export interface MetricsPluginOptions {
+  metrics: MetricsRegistry;
+}
+
+/** Requests not yet counted, with the statistics that will count them. */
+const uncounted = new WeakMap<FastifyRequest, HttpStats>();
+
+/** Count a streaming response as opened now (SSE and WebSocket routes that hijack the reply call this). */
+export function streamOpened(request: FastifyRequest, reply: FastifyReply): void {
+  const http = uncounted.get(request);
+  if (http === undefined) return;
+  uncounted.delete(request);
+  http.answered(request.method, request.routeOptions.url, reply.statusCode, null);
+}
+
+const isStream = (payload: unknown): boolean =>
+  typeof payload === 'object' && payload !== null && typeof (payload as { pipe?: unknown }).pipe === 'function';
+
+const metricsRoute: FastifyPluginCallback<MetricsPluginOptions> = (app, { metrics }, done) => {
+  app.addHook('onRequest', (request, _reply, next) => {
+    uncounted.set(request, metrics.http);
+    next();
+  });
+  app.addHook('onSend', (request, reply, payload, next) => {
+    if (isStream(payload)) streamOpened(request, reply);
+    next();
+  });
+  app.addHook('onResponse', (request, reply, next) => {
+    const http = uncounted.get(request);
+    if (http !== undefined) {
+      uncounted.delete(request);
+      http.answered(request.method, request.routeOptions.url, reply.statusCode, reply.elapsedTime / 1000);
+    }
+    next();
+  });
+
+  app.get('/metrics', {
+    schema: {
+      summary: 'Prometheus metrics',
+      description:
+        'Every metric family of the telemetry catalogue, read from the emulator\'s counters when scraped: the ' +
+        'Prometheus text format 0.0.4, or OpenMetrics 1.0.0 when the Accept header prefers application/openmetrics-text.',
+      tags: ['telemetry'],
+      response: {
+        200: {
+          description: 'The exposition.',
+          content: {
+            [CONTENT_TYPE.prometheus]: { schema: { type: 'string' } },
+            [CONTENT_TYPE.openmetrics]: { schema: { type: 'string' } },
+          },
+        },
+      },
+    },
+  }, async (request, reply) => {
+    const format = negotiateFormat(request.headers.accept);
+    const text = await metrics.render(format);
+    return reply.type(CONTENT_TYPE[format]).send(text);
+  });
+  done();
+};
+
+/** `app.register(metricsPlugin, { metrics })`: GET /metrics and HTTP request counts for every route. */
+export const metricsPlugin = Object.assign(metricsRoute, { [Symbol.for('skip-override')]: true });
