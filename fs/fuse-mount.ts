@@ -104,10 +104,11 @@ interface Resolved {
   readonly until: number;
 }
 
+/** With the mount's 0.4 s kernel cache (mount-lifecycle.ts), a vanished node is gone everywhere within 0.5 s. */
 export const DEFAULT_NODE_CACHE_MS = 100;
 /** Past this many cached paths the cache starts over; a bound, not a tuning knob. */
 const NODE_CACHE_MAX = 8192;
-/** Handle ids are uint32 to fuse-native and 0 means "none". */
+/** fuse-native reads a handle id as a signed 32-bit number, and 0 as "no handle". */
 const FH_LIMIT = 0x7fffffff;
 
 function defaultFault(fault: Fault): void {

@@ -23,10 +23,11 @@ export function defaultMountDir(env: NodeJS.ProcessEnv = process.env, uid = proc
 
 export const DEFAULT_MOUNT_DIR = defaultMountDir();
 
-/** The kernel caches entries and attributes this long (seconds, a string: fuse-native drops a numeric 0). */
+/**
+ * The kernel caches entries and attributes this long (seconds, as a string: fuse-native drops a numeric 0). With
+ * the adapter's own DEFAULT_NODE_CACHE_MS, a vanished node is gone everywhere within 0.5 s.
+ */
 const KERNEL_CACHE_S = '0.4';
-/** With the kernel cache, a vanished node is gone everywhere within 0.5 s (spec-free product promise). */
-const NODE_CACHE_MS = 100;
 const STALE_PROBE_MS = 1000;
 const UNMOUNT_TIMEOUT_MS = 3000;
 
@@ -192,7 +193,7 @@ export interface SysfsMount {
   /** True when a dead mount from an earlier run had to be cleaned first. */
   readonly cleanedStale: boolean;
   readonly ops: SysfsFuseOps;
-  /** Unmounts (lazily, so open files do not block it); safe to call more than once. */
+  /** Unmounts (lazily, so open files do not block it); safe to call more than once; rejects if it cannot. */
   unmount(): Promise<void>;
   /** Last-resort synchronous unmount for exit paths; does nothing once unmounted. */
   unmountSync(): void;
@@ -235,6 +236,18 @@ function errorText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
+/** Why folder must not hold the mount, when someone other than us (or root) owns it. */
+async function foreignOwner(folder: string): Promise<string | undefined> {
+  try {
+    const { uid } = await stat(folder);
+    if (uid === 0 || uid === process.getuid?.()) return undefined;
+    // The default lives in a shared /tmp: a folder another user made there could be swapped under us.
+    return `${folder} belongs to uid ${uid}, not to this user; choose another mount directory`;
+  } catch (err) {
+    return `cannot inspect ${folder}: ${errorText(err)}`;
+  }
+}
+
 /** Mounts the tree on dir (created if missing), first cleaning a stale mount a crashed run left there. */
 export async function mountSysfs(root: DirNode, dir = DEFAULT_MOUNT_DIR, options: MountOptions = {}): Promise<MountResult> {
   const fuse = await fuseAvailability(options);
@@ -248,19 +261,17 @@ export async function mountSysfs(root: DirNode, dir = DEFAULT_MOUNT_DIR, options
     return failed(`cannot create the mount directory ${dir}: ${errorText(err)}`);
   }
   const point = await canonical(dir);
-  const owner = (await stat(dirname(point))).uid;
-  if (owner !== 0 && owner !== process.getuid?.()) {
-    // The default lives in a shared /tmp: a folder someone else made there could be swapped under us.
-    return failed(`${dirname(point)} belongs to uid ${owner}, not to this user; choose another mount directory`);
-  }
-  const ops = fuseOps(root, { nodeCacheMs: NODE_CACHE_MS, onFault: options.onFault });
+  const foreign = await foreignOwner(dirname(point));
+  if (foreign !== undefined) return failed(foreign);
+  const ops = fuseOps(root, { onFault: options.onFault });
   const allowOther = options.allowOther ?? process.getuid?.() === 0;
   let instance: FuseInstance;
   try {
     instance = new fuse.Fuse(point, ops, fuseOptions(allowOther));
     await new Promise<void>((done, fail) => instance.mount((err) => (err ? fail(err) : done())));
   } catch (err) {
-    return failed(`mounting ${point} failed: ${errorText(err)}`, INSTALL_FUSE);
+    // fuse-native only says "fuse failed"; libfuse has already printed the cause on stderr.
+    return failed(`mounting ${point} failed: ${errorText(err)} (the cause is on stderr)`);
   }
 
   let mounted = true;
@@ -271,10 +282,14 @@ export async function mountSysfs(root: DirNode, dir = DEFAULT_MOUNT_DIR, options
     ops,
     isMounted: () => mounted,
     unmount() {
-      unmounting ??= new Promise<void>((done) => {
+      if (!mounted) return Promise.resolve();
+      unmounting ??= new Promise<void>((done, fail) => {
         instance.unmount(async (err) => {
           // fuse-native's own fusermount can fail (the binary vanished, a race with a signal): fall back once.
-          if (err) await detach(point);
+          if (err && !(await detach(point))) {
+            unmounting = undefined;
+            return fail(new Error(`cannot unmount ${point}: ${errorText(err)}; try fusermount -uz ${point}`));
+          }
           mounted = false;
           done();
         });
@@ -283,8 +298,8 @@ export async function mountSysfs(root: DirNode, dir = DEFAULT_MOUNT_DIR, options
     },
     unmountSync() {
       if (!mounted) return;
-      detachSync(point);
-      mounted = false;
+      mounted = !detachSync(point);
+      if (mounted) console.error(`cannot unmount ${point}; try fusermount -uz ${point}`);
     },
   };
   return { ok: true, mount };
@@ -316,7 +331,12 @@ export function unmountOnExit(mount: SysfsMount, options: ExitOptions = {}): () 
       } catch (err) {
         console.error(`shutdown on ${signal} failed: ${errorText(err)}`);
       }
-      await mount.unmount();
+      try {
+        await mount.unmount();
+      } catch (err) {
+        console.error(errorText(err));
+        process.exit(1);
+      }
       process.exit(0);
     })();
   };

@@ -18,7 +18,10 @@ export const DIR_MODE = 0o555;
 export interface FileNode {
   readonly type: 'file';
   readonly mode: FileMode;
-  /** Renders the whole value from live state at read time; sysfs style, one value ending in a newline. */
+  /**
+   * Renders the whole value from live state at read time; sysfs style, one value ending in a newline. Keep it within
+   * 4096 bytes, as sysfs does: stat reports a page, and readers that trust st_size (Node's readFile) stop there.
+   */
   readonly show?: () => string;
   /** Applies one write() of text (as written, newline included); returns nothing on success. */
   readonly store?: (text: string) => FsError | void;
