@@ -42,7 +42,7 @@ export interface ImageHeaderError {
   readonly detail: string;
 }
 
-export const isImageHeaderError = (v: ImageHeader | ImageHeaderError): v is ImageHeaderError => 'error' in v;
+export const isImageHeaderError = (v: object): v is ImageHeaderError => 'error' in v && 'detail' in v;
 
 const refuse = (error: ImageHeaderError['error'], detail: string): ImageHeaderError => ({ error, detail });
 

@@ -46,8 +46,8 @@ interface Pending {
   readonly seq: number;
   readonly started: number;
   readonly deadline: number;
-  /** Aborts a send waiting for TX space when the call ends first. */
-  readonly sendAbort: AbortController;
+  /** Aborts a send waiting for TX space when the call ends first; made only if the queue was full (it is costly). */
+  sendAbort: AbortController | null;
   readonly settle: (result: Uint8Array | RmFailure) => void;
   readonly signal: AbortSignal | undefined;
   readonly onAbort: (() => void) | undefined;
@@ -108,7 +108,7 @@ export class RmClient {
       const started = performance.now();
       const onAbort = signal ? () => this.finish(seq, this.fail(msgId, 'aborted', 'cancelled by the caller')) : undefined;
       const entry: Pending = {
-        msgId, seq, started, deadline: started + timeoutMs, sendAbort: new AbortController(), settle: resolve,
+        msgId, seq, started, deadline: started + timeoutMs, sendAbort: null, settle: resolve,
         signal, onAbort,
       };
       this.pending.set(seq, entry);
@@ -213,6 +213,7 @@ export class RmClient {
         return true;
       }
       const at = i;
+      entry.sendAbort ??= new AbortController();
       void this.link.waitTxReady(entry.sendAbort.signal).then(() => {
         if (this.pump(entry, packets, at)) this.nextSend();
       });
@@ -243,7 +244,7 @@ export class RmClient {
     const entry = this.pending.get(seq);
     if (entry === undefined) return;
     this.pending.delete(seq);
-    entry.sendAbort.abort();
+    entry.sendAbort?.abort();
     if (entry.signal) entry.signal.removeEventListener('abort', entry.onAbort!);
     if (this.pending.size === 0) this.disarmTimer();
     entry.settle(result);
