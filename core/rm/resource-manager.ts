@@ -236,9 +236,9 @@ export class ResourceManager {
     return owner !== undefined && owner !== rvm && owner.vmid !== VMID.RM ? [owner] : [];
   }
 
-  /** The VM may learn about `target`: it is the target, its owner or a peer (R-MGNT is_vm_query_allowed). */
+  /** The VM may learn about `target`: it is the target or its owner, the one peer (R-MGNT is_vm_query_allowed). */
   mayQuery(client: RmVm, target: RmVm): boolean {
-    return client === target || client.vmid === target.owner || this.peersOf(target).includes(client);
+    return client === target || client.vmid === target.owner;
   }
 
   private statusChanged(rvm: RmVm): void {
