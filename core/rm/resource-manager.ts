@@ -3,17 +3,20 @@
 // itself as their manager, and sends notifications. The services themselves live in services/; this file holds
 // what they share. Nothing here throws on client input: every request is answered or dropped per spec §9.2.
 import { allRights } from '../abi/objects.js';
-import { RM_ERROR, RM_NOTIF, VM_STATUS, type OsStatus, type VmStatus } from '../abi/rm.js';
+import {
+  EXIT_TYPE, OS_STATUS, RM_ERROR, RM_NOTIF, VM_EXIT_CODE, VM_STATUS, type OsStatus, type VmStatus,
+} from '../abi/rm.js';
 import { PAGE_SIZE } from '../abi/memory.js';
 import { VMID } from '../abi/vmid.js';
 import type { Cap } from '../hyp/cspace.js';
 import { TypedEmitter } from '../hyp/events.js';
 import type { Hypervisor } from '../hyp/hypervisor.js';
+import type { Vcpu } from '../vm/vcpu.js';
 import type { Vm } from '../vm/vm.js';
 import { RmGuestInterface, RmHypercallError } from './guest-interface.js';
 import { asImageLoader, NO_IMAGE_LOADER, type ImageLoader, type ImageLoadFunction } from './image-loader.js';
 import { createLink, destroyLink, type RmCaps } from './link.js';
-import { VmStatusNotification } from './messages.js';
+import { VmExitedNotification, VmStatusNotification } from './messages.js';
 import { MsgqPort, type RmLinkInfo } from './port.js';
 import { encodeMessage, encodeReply } from './rpc-codec.js';
 import { RpcEndpoint } from './rpc-endpoint.js';
@@ -91,6 +94,7 @@ export class ResourceManager {
     const self = this.adopt(VMID.RM, VMID.RM, 'RM');
     self.vm = vm;
     self.status = VM_STATUS.RUNNING;
+    hyp.events.on('vcpu-fault', this.onVcpuFault);
   }
 
   /** Register the guest layer's image loader (a bare function gives every VM one vCPU). */
@@ -218,6 +222,15 @@ export class ResourceManager {
     this.statusChanged(rvm);
   }
 
+  /** VM_EXITED to the VM's owner: exit_reason = exit_flags | exit_code << 16 (spec §9.5, R-MGNT). */
+  exited(rvm: RmVm, exitType: number, exitFlags: number, exitCode: number): void {
+    const reason = new Uint8Array(4);
+    new DataView(reason.buffer).setUint32(0, (exitFlags | (exitCode << 16)) >>> 0, true);
+    const payload = VmExitedNotification.encode({ vmid: rvm.vmid, exitType, reason }) as Uint8Array;
+    this.notify(rvm.owner, RM_NOTIF.VM_EXITED, payload);
+    this.events.emit('vm-exited', { vmid: rvm.vmid, exitType, reason });
+  }
+
   /** Send a notification to a client; VMs without an RPC link are not notified. */
   notify(to: number, msgId: number, payload: Uint8Array): void {
     const endpoint = this.vms.get(to)?.endpoint;
@@ -250,6 +263,20 @@ export class ResourceManager {
       if (peer.status === VM_STATUS.RUNNING) this.notify(peer.vmid, RM_NOTIF.VM_STATUS, payload);
     }
   }
+
+  /**
+   * A vCPU of a secondary VM faulted (its guest program threw): the VM has crashed. os_status CRASHED, then, if it
+   * was running, its other vCPUs are killed, it moves to EXITED and its owner gets VM_EXITED with exit type
+   * SOFTWARE_ERROR and exit code SW_ERROR (spec §9.5).
+   */
+  private readonly onVcpuFault = ({ vcpu }: { vcpu: Vcpu }): void => {
+    const rvm = vcpu.vm === null ? undefined : this.vms.get(vcpu.vm.vmid);
+    if (rvm === undefined || rvm.vm !== vcpu.vm || rvm.owner === VMID.RM) return;
+    this.setOsStatus(rvm, OS_STATUS.CRASHED);
+    if (!this.setStatus(rvm, VM_STATUS.EXITED)) return;
+    this.killVcpus(rvm);
+    this.exited(rvm, EXIT_TYPE.SOFTWARE_ERROR, 0, VM_EXIT_CODE.SW_ERROR);
+  };
 
   private allocPage(): number {
     const page = this.freePages.pop();

@@ -4,21 +4,9 @@ import {
   EXIT_TYPE, OS_STATUS, RM_ERROR, RM_MSG, RM_NOTIF, VM_EXIT_CODE, VM_STATUS, VM_STOP_FLAG,
 } from '../../abi/rm.js';
 import { VMID } from '../../abi/vmid.js';
-import {
-  isRmError, VmExitedNotification, VmExitRequest, VmidRequest, VmShutdownNotification, VmStopRequest,
-} from '../messages.js';
-import type { ResourceManager, RpcRequest, Service, ServiceResult } from '../resource-manager.js';
-import type { RmVm } from '../rm-vm.js';
+import { isRmError, VmExitRequest, VmidRequest, VmShutdownNotification, VmStopRequest } from '../messages.js';
+import type { RpcRequest, Service, ServiceResult } from '../resource-manager.js';
 import { stateChangeValid } from '../vm-state.js';
-
-/** VM_EXITED to the VM's owner: exit_reason = exit_flags | exit_code << 16 (spec §9.5, R-MGNT). */
-export function sendExited(rm: ResourceManager, rvm: RmVm, exitType: number, exitFlags: number, exitCode: number): void {
-  const reason = new Uint8Array(4);
-  new DataView(reason.buffer).setUint32(0, (exitFlags | (exitCode << 16)) >>> 0, true);
-  const payload = VmExitedNotification.encode({ vmid: rvm.vmid, exitType, reason }) as Uint8Array;
-  rm.notify(rvm.owner, RM_NOTIF.VM_EXITED, payload);
-  rm.events.emit('vm-exited', { vmid: rvm.vmid, exitType, reason });
-}
 
 /** Owner only (DENIED); READY only (VM_STATE). vCPU 0 is powered on at the image entry; RUNNING. */
 function start({ rm, client, payload }: RpcRequest): ServiceResult {
@@ -53,7 +41,7 @@ function stop({ rm, client, payload }: RpcRequest): ServiceResult {
   if ((req.flags & VM_STOP_FLAG.FORCE) !== 0) {
     rm.killVcpus(rvm);
     rm.setStatus(rvm, VM_STATUS.EXITED);
-    sendExited(rm, rvm, EXIT_TYPE.VM_STOP_FORCED, 0, VM_EXIT_CODE.NORMAL);
+    rm.exited(rvm, EXIT_TYPE.VM_STOP_FORCED, 0, VM_EXIT_CODE.NORMAL);
   } else {
     rm.notify(rvm.vmid, RM_NOTIF.VM_SHUTDOWN, VmShutdownNotification.encode({ stopReason: req.stopReason }) as Uint8Array);
   }
@@ -93,7 +81,7 @@ function exit({ rm, client, payload }: RpcRequest): ServiceResult {
   if (!stateChangeValid(client.status, VM_STATUS.EXITED)) return RM_ERROR.VM_STATE;
   rm.killVcpus(client);
   rm.setStatus(client, VM_STATUS.EXITED);
-  sendExited(rm, client, EXIT_TYPE.VM_EXIT, req.exitFlags, req.exitCode);
+  rm.exited(client, EXIT_TYPE.VM_EXIT, req.exitFlags, req.exitCode);
   return RM_ERROR.OK;
 }
 
