@@ -147,15 +147,17 @@ export class GuestMemory {
   }
 
   private copy(ipa: number, buf: Uint8Array, off: number, len: number, access: number, toGuest: boolean): GhError {
-    if (!Number.isSafeInteger(ipa) || ipa < 0 || !Number.isSafeInteger(ipa + len)) return GH_ERROR.ADDR_INVALID;
-    const inPage = ipa % PAGE_SIZE;
-    if (inPage + len <= PAGE_SIZE) {
-      // Fast path: the whole range lies in one page (every message-queue copy of an aligned buffer).
-      const m = this.mapping(ipa < 0x1_0000_0000 ? ipa >>> PAGE_SHIFT : (ipa - inPage) / PAGE_SIZE);
-      if (m === undefined || (m.access & access) !== access) return GH_ERROR.ADDR_INVALID;
-      copyPage(m.page, inPage, buf, off, len, toGuest);
-      return GH_ERROR.OK;
+    // Fast path: a 32-bit IPA and a range inside one page (every message-queue copy of an aligned buffer).
+    if (ipa >= 0 && ipa < 0x1_0000_0000 && len >= 0) {
+      const inPage = ipa & (PAGE_SIZE - 1);
+      if (inPage + len <= PAGE_SIZE) {
+        const m = this.mapping(ipa >>> PAGE_SHIFT);
+        if (m === undefined || (m.access & access) !== access) return GH_ERROR.ADDR_INVALID;
+        copyPage(m.page, inPage, buf, off, len, toGuest);
+        return GH_ERROR.OK;
+      }
     }
+    if (!Number.isSafeInteger(ipa) || ipa < 0 || !Number.isSafeInteger(ipa + len)) return GH_ERROR.ADDR_INVALID;
     // Check the whole range first: a fault part-way must not leave a half-done copy.
     if (!this.accessible(ipa, len, access)) return GH_ERROR.ADDR_INVALID;
     let done = 0;
