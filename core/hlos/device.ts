@@ -1,0 +1,54 @@
+// One emulated device, booted: the hypervisor, the RM (VMID 0xFF) with the built-in image loader, and the HLOS
+// (VMID 3) with its RM driver. What the daemon and the end-to-end tests start from; the VMs are created after,
+// through the HLOS, over RM RPC.
+import { Hypervisor } from '../hyp/hypervisor.js';
+import { createImageLoader, type ImagePlacement } from '../guests/loader.js';
+import { bootSystem, type BootedSystem } from '../rm/boot.js';
+import type { ResourceManager } from '../rm/resource-manager.js';
+import { parcelIpa } from '../rm/services/memparcel.js';
+import { Hlos } from './hlos.js';
+
+export interface DeviceOptions {
+  /** Seed for capids and entropy: the same seed gives the same capids. */
+  seed?: number;
+  /** Default deadline of the HLOS's RM calls, ms. */
+  timeoutMs?: number;
+}
+
+export interface Device {
+  readonly hyp: Hypervisor;
+  readonly system: BootedSystem;
+  readonly hlos: Hlos;
+  readonly loader: ReturnType<typeof createImageLoader>;
+  /** Stop the HLOS driver and the vCPU scheduler (nothing of the device keeps the process alive after). */
+  close(): void;
+}
+
+/**
+ * Where VM_CONFIG_IMAGE put a VM's image, as mapped in the VM: the loader needs it to register the program at
+ * the image's entry point. (Read from the RM's records until the RM hands it to the loader itself.)
+ */
+function placementOf(rm: ResourceManager, vmid: number): ImagePlacement | null {
+  const image = rm.lookup(vmid)?.image;
+  if (!image) return null;
+  const parcel = rm.parcels.get(image.handle);
+  const ipas = parcel?.accepted.get(vmid);
+  if (parcel === undefined || ipas === undefined) return null;
+  return { imageIpa: parcelIpa(parcel, ipas, Number(image.imageOffset)), imageSize: Number(image.imageSize) };
+}
+
+export function bootDevice(opts: DeviceOptions = {}): Device {
+  const hyp = new Hypervisor({ seed: opts.seed });
+  const system = bootSystem(hyp);
+  const rm = system.rm;
+  const loader = createImageLoader({ linkOf: (vmid) => rm.linkOf(vmid), placementOf: (vmid) => placementOf(rm, vmid) });
+  rm.setImageLoader(loader);
+  const hlos = new Hlos(system, { timeoutMs: opts.timeoutMs });
+  return {
+    hyp, system, hlos, loader,
+    close() {
+      hlos.close();
+      hyp.scheduler.stop();
+    },
+  };
+}
