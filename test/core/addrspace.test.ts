@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { GH_ERROR } from '../../core/abi/errors.js';
 import {
-  ADDRSPACE_MAX_VMMIO_RANGES, MAP_FLAG, MEMEXTENT_MAX_MAPPINGS, MEMEXTENT_TYPE, PAGE_SIZE, PGTABLE_ACCESS,
+  ADDRSPACE_MAX_VMMIO_RANGES, DONATE_TYPE, MAP_FLAG, MEMEXTENT_MAX_MAPPINGS, MEMEXTENT_TYPE, PAGE_SIZE, PGTABLE_ACCESS,
   PGTABLE_VM_MEMTYPE, VMMIO_OP,
 } from '../../core/abi/memory.js';
 import { allRights, right, RIGHT_ACTIVATE } from '../../core/abi/objects.js';
@@ -316,4 +316,31 @@ test('mapping a 256 MiB extent is fast and materialises no memory', () => {
   assert.equal(w.hyp.phys.residentPages, 0);
   assert.equal(w.vmA.memory.writeBytes(IPA + 256 * MIB - 1, new Uint8Array([1])), GH_ERROR.OK);
   assert.equal(w.hyp.phys.residentPages, 1);
+});
+
+test('Linux v15+ demand paging: donate a host folio TO_PROTECTED, map it PARTIAL into the guest, then take it back', () => {
+  const w = memWorld();
+  const { map, unmap } = calls(w);
+  const HOST_RAM = 0x8000_0000;
+  const ALL = 2 ** 36; // extents span the physical address space; offsets are physical addresses (L-CL vm_mgr_mem.c)
+  const sparse = extentAttrs(RWX, MEMEXTENT_TYPE.SPARSE);
+  const root = w.extent(0, ALL, sparse);
+  assert.equal(w.err('memextent_donate', [0, w.partition, root, HOST_RAM, 16 * MIB, 0]), GH_ERROR.OK);
+  const hostPrivate = w.derived(root, 0, ALL, sparse);
+  const guestPrivate = w.derived(root, 0, ALL, sparse);
+  assert.equal(w.err('memextent_donate', [0, root, hostPrivate, HOST_RAM, 16 * MIB, 0]), GH_ERROR.OK);
+  // The host's memory is identity-mapped (IPA = PA) in VM A; VM B is the guest.
+  assert.equal(map(w.asA, hostPrivate, 0, mapAttrs(RWX)), GH_ERROR.OK);
+  const folio = HOST_RAM + 5 * MIB;
+  w.vmA.memory.writeBytes(folio, Buffer.from('guest kernel'));
+  // gunyah_vm_provide_folio (lend): donate TO_PROTECTED, then addrspace_map PARTIAL | PRIVATE at the guest address.
+  assert.equal(w.err('memextent_donate', [DONATE_TYPE.TO_PROTECTED, hostPrivate, guestPrivate, folio, 2 * PAGE_SIZE, 0]), GH_ERROR.OK);
+  assert.equal(map(w.asB, guestPrivate, 0x8000_0000, mapAttrs(RWX), PARTIAL | MAP_FLAG.PRIVATE, folio, 2 * PAGE_SIZE), GH_ERROR.OK);
+  assert.equal(Buffer.from(w.vmB.memory.readBytes(0x8000_0000, 12) as Uint8Array).toString(), 'guest kernel');
+  assert.equal(w.vmA.memory.readBytes(folio, 1), GH_ERROR.ADDR_INVALID, 'the host no longer sees its lent folio');
+  // __gunyah_vm_reclaim_folio_locked: addrspace_unmap PARTIAL, then donate FROM_PROTECTED back.
+  assert.equal(unmap(w.asB, guestPrivate, 0x8000_0000, PARTIAL | MAP_FLAG.PRIVATE, folio, 2 * PAGE_SIZE), GH_ERROR.OK);
+  assert.equal(w.err('memextent_donate', [DONATE_TYPE.FROM_PROTECTED, guestPrivate, hostPrivate, folio, 2 * PAGE_SIZE, 0]), GH_ERROR.OK);
+  assert.equal(Buffer.from(w.vmA.memory.readBytes(folio, 12) as Uint8Array).toString(), 'guest kernel');
+  assert.equal(w.vmB.memory.readBytes(0x8000_0000, 1), GH_ERROR.ADDR_INVALID);
 });

@@ -286,3 +286,17 @@ test('RX extents map RX and refuse W', () => {
   assert.equal(w.err('addrspace_map', [w.asA, me, 0x10_0000, mapAttrs(RW), 0, 0, 0]), GH_ERROR.ARGUMENT_INVALID);
   assert.equal(w.err('addrspace_map', [w.asA, me, 0x10_0000, mapAttrs(RX), 0, 0, 0]), GH_ERROR.OK);
 });
+
+test('a SPARSE child inherits its parent\'s mappings: pages donated to it appear there with the child\'s access', () => {
+  const w = sparseWorld();
+  assert.equal(w.donate(DONATE_TYPE.TO_CHILD, w.partition, w.root, 0, 4 * PAGE_SIZE), GH_ERROR.OK);
+  assert.equal(w.err('addrspace_map', [w.asA, w.root, 0x10_0000, mapAttrs(RWX), 0, 0, 0]), GH_ERROR.OK);
+  const child = w.derived(w.root, 0, 4 * PAGE_SIZE, extentAttrs(R, SPARSE));
+  assert.equal(w.extentOf(child).mappings.length, 1, 'the parent\'s mapping, inherited');
+  assert.equal(w.vmA.memory.writeBytes(0x10_1000, new Uint8Array([1])), GH_ERROR.OK, 'still the parent\'s page');
+  assert.equal(w.donate(DONATE_TYPE.TO_CHILD, w.root, child, PAGE_SIZE, PAGE_SIZE), GH_ERROR.OK);
+  assert.deepEqual(w.vmA.memory.readBytes(0x10_1000, 1), new Uint8Array([1]), 'same IPA, same contents');
+  assert.equal(w.vmA.memory.writeBytes(0x10_1000, new Uint8Array([2])), GH_ERROR.ADDR_INVALID, 'now with the child\'s R');
+  assert.equal(w.donate(DONATE_TYPE.TO_PARENT, child, w.root, PAGE_SIZE, PAGE_SIZE), GH_ERROR.OK);
+  assert.equal(w.vmA.memory.writeBytes(0x10_1000, new Uint8Array([2])), GH_ERROR.OK);
+});
