@@ -6,6 +6,7 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import type { Hypervisor } from '../../core/hyp/hypervisor.js';
+import type { ResourceManager } from '../../core/rm/resource-manager.js';
 import { consoleCollector } from './collectors/console.js';
 import { daemonCollector } from './collectors/daemon.js';
 import { doorbellCollector } from './collectors/doorbell.js';
@@ -17,7 +18,8 @@ import { vmCollector } from './collectors/vm.js';
 import { ExpositionWriter, labelValue, type ExpositionFormat, type FamilyType } from './exposition.js';
 import { DEFAULT_METRICS_REMOVED } from './families.js';
 import { HttpStats } from './http-stats.js';
-import type { TelemetrySources } from './sources.js';
+import { rmSource, type RmSource } from './rm-source.js';
+import type { RmClientTelemetry, TelemetrySources } from './sources.js';
 
 /** Writes some families; yields between objects so that rendering can pause there. */
 export type Collector = (w: ExpositionWriter, s: Scrape) => Iterable<unknown>;
@@ -40,6 +42,7 @@ export class MetricsRegistry {
   readonly sources: TelemetrySources;
   private readonly collectors: readonly Collector[];
   private readonly sliceMs: number;
+  private rm: RmSource | null = null;
 
   constructor(hyp: Hypervisor, opts: MetricsOptions) {
     this.sources = { hyp };
@@ -53,6 +56,25 @@ export class MetricsRegistry {
       // Gauges named _total fail `promtool check metrics` (families.ts).
       for (const name of DEFAULT_METRICS_REMOVED) this.registry.removeSingleMetric(name);
     }
+  }
+
+  /** Read the RM's counters, VM records and console traffic from now on. */
+  attachRm(rm: ResourceManager): void {
+    this.rm?.close();
+    this.rm = rmSource(rm);
+    this.sources.rm = this.rm;
+    this.sources.consoleTraffic = this.rm;
+  }
+
+  /** Read the HLOS RM driver's round trips and timeouts (its RmClient's `stats`). */
+  attachHlosRpc(stats: RmClientTelemetry): void {
+    this.sources.hlosRpc = stats;
+  }
+
+  /** Stop following the RM's events (the daemon's shutdown). */
+  close(): void {
+    this.rm?.close();
+    this.rm = null;
   }
 
   /** The whole exposition in one format (Prometheus text 0.0.4 or OpenMetrics 1.0.0). */

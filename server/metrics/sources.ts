@@ -1,11 +1,9 @@
-// What the collectors read, as small typed views. The hypervisor is read directly; the RM, the HLOS driver, the
-// scheduler, the consoles and the event stream are reached through these interfaces, which their objects satisfy
-// (or a few lines of adapter in the daemon do), so a layer that is not running yet leaves its families empty
-// instead of breaking the build. Every method is a read of a counter the owner keeps anyway: no allocation on
+// What the collectors read, as small typed views. The hypervisor (its VMs, vCPUs and objects) is read directly; the
+// RM, the HLOS driver, the consoles and the event stream are reached through these interfaces, which their objects
+// satisfy (RpcStats) or a small adapter does (rm-source.ts), so a layer that is not running leaves its families
+// empty. Every method is a read of a counter the owner keeps anyway: no allocation on
 // their hot paths, nothing kept here.
 import type { Hypervisor } from '../../core/hyp/hypervisor.js';
-import type { Vcpu } from '../../core/vm/vcpu.js';
-import type { VcpuStateName } from './families.js';
 
 /** The RM's own view of one VM it manages (spec §9.5). */
 export interface RmVmView {
@@ -47,21 +45,16 @@ export interface RmClientTelemetry {
   readonly durationCount: ArrayLike<number>;
 }
 
-/** The scheduler's view of one vCPU. */
-export interface VcpuTelemetry {
-  state(vcpu: Vcpu): VcpuStateName;
-  /** Seconds spent running guest code. */
-  runSeconds(vcpu: Vcpu): number;
-  /** Wakeups from expects_wakeup. */
-  wakeups(vcpu: Vcpu): number;
+/** Console bytes per VM as the RM moves them (spec §10.1). */
+export interface ConsoleTraffic {
+  /** Bytes the VM wrote and the RM delivered towards its owner. */
+  bytesOut(vmid: number): number;
+  /** Bytes the owner wrote and the RM delivered into the VM. */
+  bytesIn(vmid: number): number;
 }
 
-/** Console counters per VM (spec §10). */
-export interface ConsoleTelemetry {
-  /** Bytes written by the guest towards the HLOS. */
-  bytesOut(vmid: number): number;
-  /** Bytes typed into the VM. */
-  bytesIn(vmid: number): number;
+/** The console streaming layer's readers per VM. */
+export interface ConsoleReaders {
   /** Output bytes skipped by slow HTTP readers, summed over readers. */
   droppedBytes(vmid: number): number;
   /** HTTP and WebSocket readers now. */
@@ -79,7 +72,7 @@ export interface TelemetrySources {
   readonly hyp: Hypervisor;
   rm?: RmTelemetry | undefined;
   hlosRpc?: RmClientTelemetry | undefined;
-  vcpus?: VcpuTelemetry | undefined;
-  consoles?: ConsoleTelemetry | undefined;
+  consoleTraffic?: ConsoleTraffic | undefined;
+  consoleReaders?: ConsoleReaders | undefined;
   events?: EventTelemetry | undefined;
 }

@@ -1,10 +1,10 @@
-// VMs and vCPUs (spec §6, §9.5): identity from the hypervisor, lifecycle from the RM's records, vCPU state and
-// time from the scheduler.
+// VMs and vCPUs (spec §6, §9.5): identity from the hypervisor, lifecycle from the RM's records, vCPU state, run
+// time and wakeups from the scheduler's fields on each vCPU.
 import { VMID } from '../../../core/abi/vmid.js';
-import type { Vcpu } from '../../../core/vm/vcpu.js';
+import { VCPU_STATE_NAMES, type Vcpu } from '../../../core/vm/vcpu.js';
 import { labelValue, type ExpositionWriter } from '../exposition.js';
 import { FAMILY, VCPU_STATE, type MetricFamily } from '../families.js';
-import type { RmVmView, VcpuTelemetry } from '../sources.js';
+import type { RmVmView } from '../sources.js';
 import { header, type Scrape } from './scrape.js';
 
 const INFO = FAMILY.gunyah_vm_info;
@@ -36,9 +36,9 @@ export function* vmCollector(w: ExpositionWriter, s: Scrape): Generator<void> {
   header(w, VMS);
   w.sample(VMS.name, '', s.sources.hyp.vms.size);
   yield;
-  yield* perVcpu(w, s, FAMILY.gunyah_vcpu_state, (sched, vcpu) => VCPU_STATE[sched.state(vcpu)]);
-  yield* perVcpu(w, s, FAMILY.gunyah_vcpu_run_seconds_total, (sched, vcpu) => sched.runSeconds(vcpu));
-  yield* perVcpu(w, s, FAMILY.gunyah_vcpu_wakeups_total, (sched, vcpu) => sched.wakeups(vcpu));
+  yield* perVcpu(w, s, FAMILY.gunyah_vcpu_state, vcpuState);
+  yield* perVcpu(w, s, FAMILY.gunyah_vcpu_run_seconds_total, (vcpu) => vcpu.stats.runNs / 1e9);
+  yield* perVcpu(w, s, FAMILY.gunyah_vcpu_wakeups_total, (vcpu) => vcpu.stats.wakeups);
 }
 
 /** A lifecycle gauge for each VM the RM has a record of (not the RM itself). */
@@ -53,16 +53,14 @@ function* lifecycle(w: ExpositionWriter, s: Scrape, family: MetricFamily, read: 
   }
 }
 
-/** A scheduler value for every vCPU of every VM. */
-function* perVcpu(
-  w: ExpositionWriter, s: Scrape, family: MetricFamily, read: (sched: VcpuTelemetry, vcpu: Vcpu) => number,
-): Generator<void> {
+/** The scheduler's state as the catalogue numbers it (by name: the core's numbering is its own). */
+const vcpuState = (vcpu: Vcpu): number => VCPU_STATE[VCPU_STATE_NAMES[vcpu.schedState]];
+
+/** A scheduler figure for every vCPU of every VM. */
+function* perVcpu(w: ExpositionWriter, s: Scrape, family: MetricFamily, read: (vcpu: Vcpu) => number): Generator<void> {
   header(w, family);
-  const sched = s.sources.vcpus;
-  if (sched === undefined) return;
   for (let i = 0; i < s.vms.length; i++) {
-    const vcpus = s.vms[i]!.vcpus;
-    for (const vcpu of vcpus) w.sample(family.name, `${s.vmLabels[i]},vcpu="${vcpu.index}"`, read(sched, vcpu));
+    for (const vcpu of s.vms[i]!.vcpus) w.sample(family.name, `${s.vmLabels[i]},vcpu="${vcpu.index}"`, read(vcpu));
     yield;
   }
 }

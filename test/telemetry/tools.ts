@@ -1,0 +1,24 @@
+// Prometheus's binaries for the telemetry tests: a test that needs one fails under CI (env CI set) when it is
+// missing, and skips elsewhere with the install hint.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import type { TestContext } from 'node:test';
+
+export const PROMTOOL = '/usr/bin/promtool';
+export const PROMETHEUS = '/usr/bin/prometheus';
+
+/** Whether `binary` exists; otherwise skips the test, or fails it under CI. */
+export function have(t: TestContext, binary: string): boolean {
+  if (existsSync(binary)) return true;
+  const message = `${binary} is missing: apt-get install -y --no-install-recommends prometheus`;
+  if (process.env['CI']) assert.fail(message);
+  t.skip(message);
+  return false;
+}
+
+/** `promtool check metrics` on an exposition: its exit status and what it printed. */
+export function checkMetrics(text: string): { status: number | null; output: string } {
+  const run = spawnSync(PROMTOOL, ['check', 'metrics'], { input: text, encoding: 'utf8' });
+  return { status: run.status, output: `${run.stdout}${run.stderr}` };
+}
