@@ -46,11 +46,16 @@ export const isImageHeaderError = (v: object): v is ImageHeaderError => 'error' 
 
 const refuse = (error: ImageHeaderError['error'], detail: string): ImageHeaderError => ({ error, detail });
 
+/** Why a string cannot be an image name, or null. */
+export function imageNameError(name: unknown): string | null {
+  if (typeof name === 'string' && name.length <= IMAGE_NAME_MAX && NAME_PATTERN.test(name)) return null;
+  return `image name ${JSON.stringify(name)} is not 1-${IMAGE_NAME_MAX} characters of [a-z0-9-]`;
+}
+
 /** Check a header's fields (the writer and the reader apply the same rules). */
 function check(h: ImageHeader, imageSize: number): ImageHeaderError | null {
-  if (typeof h.name !== 'string' || h.name.length > IMAGE_NAME_MAX || !NAME_PATTERN.test(h.name)) {
-    return refuse('bad_name', `image name ${JSON.stringify(h.name)} is not 1-${IMAGE_NAME_MAX} characters of [a-z0-9-]`);
-  }
+  const nameError = imageNameError(h.name);
+  if (nameError) return refuse('bad_name', nameError);
   if (!Number.isInteger(h.vcpus) || h.vcpus < 1 || h.vcpus > IMAGE_MAX_VCPUS) {
     return refuse('bad_vcpus', `vcpus ${h.vcpus} is not 1-${IMAGE_MAX_VCPUS}`);
   }

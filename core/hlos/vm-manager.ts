@@ -15,7 +15,9 @@ import { FIXED_VMID_LIMIT, VM_NAME_MAX } from '../abi/vmid.js';
 import { GH_ERROR } from '../abi/errors.js';
 import { TypedEmitter } from '../hyp/events.js';
 import type { GuestMemory } from '../mem/guest-memory.js';
-import { encodeImageHeader, IMAGE_MAX_VCPUS, isImageHeaderError, type ImageParams } from '../guests/image-header.js';
+import {
+  encodeImageHeader, IMAGE_MAX_VCPUS, imageNameError, isImageHeaderError, type ImageParams,
+} from '../guests/image-header.js';
 import type { HlosMemory, MemRange } from './hlos-memory.js';
 import type { HypResource, RmCalls } from './rm-calls.js';
 import { RmFailure } from './rm-failure.js';
@@ -344,7 +346,8 @@ export class VmManager {
       return bad('name', `name must be 1-${VM_NAME_MAX} characters of [A-Za-z0-9._-], starting with a letter or digit`);
     }
     if (this.byName(spec.name)) return new VmError('NAME_IN_USE', `a VM named ${spec.name} exists`, 'name');
-    if (typeof spec.image !== 'string' || spec.image.length === 0) return bad('image', 'image must name a built-in image');
+    const imageError = imageNameError(spec.image);
+    if (imageError) return bad('image', imageError);
     const vcpus = spec.vcpus ?? 1;
     if (!Number.isInteger(vcpus) || vcpus < 1 || vcpus > IMAGE_MAX_VCPUS) return bad('vcpus', `vcpus must be 1-${IMAGE_MAX_VCPUS}`);
     const memory = spec.memory ?? DEFAULT_VM_MEMORY;
