@@ -1,0 +1,24 @@
+// Every source of the event stream, one entry each. To add one: list the event types it publishes and subscribe
+// to its service, returning the unsubscribe function (or null when the service is absent).
+import type { HypEvents } from '../core/hyp/hypervisor.js';
+import type { EventSourceSpec, Publish } from './events.js';
+
+/** A hypervisor event republished under `type` with the data `map` picks. */
+function fromHypervisor<K extends keyof HypEvents>(
+  event: K,
+  types: readonly string[],
+  map: (payload: HypEvents[K], publish: Publish) => void,
+): EventSourceSpec {
+  return {
+    types,
+    subscribe: ({ hyp }, publish) => hyp.events.on(event, (payload) => map(payload, publish)),
+  };
+}
+
+export const EVENT_SOURCES: readonly EventSourceSpec[] = [
+  fromHypervisor('vm-created', ['vm-created'], (vm, publish) => publish('vm-created', { vmid: vm.vmid, name: vm.name })),
+  fromHypervisor('vm-destroyed', ['vm-destroyed'], (vm, publish) => publish('vm-destroyed', { vmid: vm.vmid, name: vm.name })),
+  // spec §4.3: a queue became full, or a full queue drained (the send vIRQ's "space available").
+  fromHypervisor('msgq-transition', ['msgq-full', 'msgq-drain'], ({ msgq, what }, publish) =>
+    publish(`msgq-${what}`, { msgq: msgq.id, depth: msgq.depth, count: msgq.count })),
+];

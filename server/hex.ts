@@ -1,0 +1,8 @@
+// Hex text for 64- and 32-bit values, the way every answer prints them (0x and fixed width, lower case).
+
+export const hex64 = (v: bigint | number): string => `0x${BigInt.asUintN(64, BigInt(v)).toString(16).padStart(16, '0')}`;
+
+export const hex32 = (v: number): string => `0x${(v >>> 0).toString(16).padStart(8, '0')}`;
+
+/** A schema-validated hex string (`^0x[0-9a-fA-F]{1,16}$`) as a bigint. */
+export const parseHex = (s: string): bigint => BigInt(s);

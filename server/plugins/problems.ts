@@ -1,0 +1,54 @@
+// Every error becomes an RFC 9457 problem (problem.ts): schema violations, unparsable or oversized bodies, wrong
+// content types, unknown routes, rate limiting, and the ApiErrors routes throw. Only a fault of the server itself
+// is a 500.
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import fp from 'fastify-plugin';
+import { ApiError, PROBLEM_CONTENT_TYPE } from '../problem.js';
+import { fieldErrors } from '../validation.js';
+
+function toApiError(err: FastifyError, request: FastifyRequest): ApiError {
+  if (err instanceof ApiError) return err;
+  if (err.validation !== undefined && err.validationContext !== undefined) {
+    const errors = fieldErrors(err.validation, err.validationContext);
+    const detail = errors.map((e) => `${e.field}: ${e.message}`).join('; ');
+    return ApiError.control('VALIDATION_FAILED', detail, { field: errors[0]?.field ?? `/${err.validationContext}`, errors });
+  }
+  switch (err.code) {
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return ApiError.control('MALFORMED_JSON', err.message);
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return ApiError.control('PAYLOAD_TOO_LARGE', `the body is larger than the ${request.routeOptions.bodyLimit} bytes this route accepts`);
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return ApiError.control('UNSUPPORTED_MEDIA_TYPE', `this route does not accept ${request.headers['content-type'] ?? 'a body without a content type'}`);
+  }
+  if (err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500) {
+    return new ApiError(err.statusCode, 'MALFORMED_REQUEST', 'The request is not well-formed HTTP', err.message);
+  }
+  return ApiError.control('INTERNAL_ERROR', 'the server failed to answer this request; the log has the details');
+}
+
+export function sendProblem(reply: FastifyReply, error: ApiError): FastifyReply {
+  for (const [name, value] of Object.entries(error.extra.headers ?? {})) reply.header(name, value);
+  return reply.code(error.status).type(PROBLEM_CONTENT_TYPE).send(error.toProblem(reply.request.url));
+}
+
+export default fp(async function problems(app: FastifyInstance) {
+  app.setErrorHandler((err: FastifyError, request, reply) => {
+    const error = toApiError(err, request);
+    if (error.status >= 500) request.log.error({ err }, 'request failed');
+    return sendProblem(reply, error);
+  });
+
+  app.setNotFoundHandler((request, reply) =>
+    sendProblem(reply, ApiError.control('NOT_FOUND', `no route for ${request.method} ${request.url.split('?')[0]}`)));
+
+  // JSON is the only body type besides the raw-memory route's own parser; text/plain gets 415, not a string.
+  app.removeContentTypeParser('text/plain');
+
+  // A POST without a body is an empty JSON object: the schema then names each required member that is missing.
+  app.addHook('preValidation', async (request) => {
+    const body = request.routeOptions.schema?.body as { type?: string } | undefined;
+    if (request.body === undefined && body?.type === 'object') request.body = {};
+  });
+}, { name: 'problems' });

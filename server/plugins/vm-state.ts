@@ -1,0 +1,26 @@
+// Enforces what each VM route's `x-allowed-vm-states` documents: an unknown VMID is 404 VM_NOT_FOUND, a VM in
+// another state 409 VM_STATE_CONFLICT, before the handler runs. The schema is the single declaration of both.
+import type { FastifyInstance, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
+import fp from 'fastify-plugin';
+import { ApiError } from '../problem.js';
+import { ALLOWED_VM_STATES, type VmStateName } from '../schemas/operation.js';
+
+function requireVmState(app: FastifyInstance, states: readonly VmStateName[]): preHandlerAsyncHookHandler {
+  return async (request: FastifyRequest) => {
+    const { vmid } = request.params as { vmid: number };
+    const status = app.services.vmStatus ? app.services.vmStatus(vmid) : app.hyp.vms.has(vmid) ? null : undefined;
+    if (status === undefined) throw ApiError.control('VM_NOT_FOUND', `no VM has VMID ${vmid}`);
+    if (status !== null && !states.includes(status)) {
+      throw ApiError.control('VM_STATE_CONFLICT', `VM ${vmid} is ${status}; this needs one of: ${states.join(', ')}`);
+    }
+  };
+}
+
+export default fp(async function vmState(app: FastifyInstance) {
+  app.addHook('onRoute', (route) => {
+    const states = (route.schema as Record<string, unknown> | undefined)?.[ALLOWED_VM_STATES] as VmStateName[] | undefined;
+    if (states === undefined) return;
+    const existing = route.preHandler === undefined ? [] : Array.isArray(route.preHandler) ? route.preHandler : [route.preHandler];
+    route.preHandler = [requireVmState(app, states), ...existing];
+  });
+}, { name: 'vm-state' });
