@@ -39,7 +39,7 @@ export function bootSystem(hyp: Hypervisor, opts: BootOptions = {}): BootedSyste
   const failure = rm.build(hlos, { vcpus: opts.hlosVcpus ?? 1, ram: HLOS_RAM });
   if (failure !== null) throw new Error(`HLOS boot failed: ${failure}`);
   // R-MAIN hlos_vm_start: the RM starts the primary VM itself (NONE -> LOAD -> INIT -> READY -> RUNNING).
-  for (const status of [VM_STATUS.LOAD, VM_STATUS.INIT, VM_STATUS.READY, VM_STATUS.RUNNING]) rm.setStatus(hlos, status);
+  for (const status of [VM_STATUS.LOAD, VM_STATUS.INIT, VM_STATUS.READY, VM_STATUS.RUNNING]) rm.setStatus(hlos, status, false);
   const vm = hlos.vm!;
   const link = hlos.link!.vm;
   return { rm, hlos: { vm, port: new MsgqPort(vm.vcpus[0]!, link, HLOS_RM_BUFFER_IPA), link } };

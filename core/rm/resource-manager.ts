@@ -11,6 +11,7 @@ import { VMID } from '../abi/vmid.js';
 import type { Cap } from '../hyp/cspace.js';
 import { TypedEmitter } from '../hyp/events.js';
 import type { Hypervisor } from '../hyp/hypervisor.js';
+import { Memparcels } from '../mem/parcels.js';
 import type { Vcpu } from '../vm/vcpu.js';
 import type { Vm } from '../vm/vm.js';
 import { RmGuestInterface, RmHypercallError } from './guest-interface.js';
@@ -72,6 +73,10 @@ export class ResourceManager {
   /** Every VM the RM knows, by VMID (itself and the HLOS included). */
   readonly vms = new Map<number, RmVm>();
   readonly vmids = new VmidPool();
+  /** Memory parcels (spec §7.2), applied to the VMs' address spaces. */
+  readonly parcels: Memparcels;
+  /** Handles of parcels created with the APPEND flag whose last MEM_APPEND has not come yet. */
+  readonly parcelsInProgress = new Set<number>();
   /** The RM's own VM (VMID 0xFF). */
   readonly vm: Vm;
   readonly gi: RmGuestInterface;
@@ -84,6 +89,7 @@ export class ResourceManager {
   private nextPage: number = RM_RAM.base;
 
   constructor(readonly hyp: Hypervisor) {
+    this.parcels = new Memparcels(hyp);
     const { vm } = hyp.createVm({ vmid: VMID.RM, name: 'RM', vcpus: 1, ram: RM_RAM });
     this.vm = vm;
     this.gi = new RmGuestInterface(vm.vcpus[0]!);
@@ -159,8 +165,12 @@ export class ResourceManager {
     return null;
   }
 
-  /** Tear a VM's hypervisor side down: its link, its vCPUs (killed first), its objects. */
+  /**
+   * Tear a VM's hypervisor side down: the parcels it accepted go back to their owners (R-MGNT reset stage
+   * RELEASE_MEMPARCELS), then its link, its vCPUs (killed first) and its objects.
+   */
   unbuild(rvm: RmVm): void {
+    for (const parcel of [...this.parcels.all()]) if (parcel.accepted.has(rvm.vmid)) this.parcels.release(parcel, rvm.vmid);
     const link = rvm.link;
     if (rvm.endpoint !== null) {
       this.freePages.push(rvm.endpoint.port.bufferIpa);
@@ -183,8 +193,8 @@ export class ResourceManager {
   }
 
   /**
-   * Everything VM_RESET releases (R-MGNT reset stages): the VM's objects and link, its configured image, and its
-   * console's open ends. The record stays, for VM_CONFIG_IMAGE again or VM_DEALLOCATE.
+   * Everything VM_RESET releases (R-MGNT reset stages): the VM's objects, link and accepted memory, its configured
+   * image, and its console's open ends. The record stays, for VM_CONFIG_IMAGE again or VM_DEALLOCATE.
    */
   teardown(rvm: RmVm): void {
     this.unbuild(rvm);
@@ -205,13 +215,14 @@ export class ResourceManager {
   }
 
   /**
-   * Move a VM to a new vm_status if the §9.5 table allows it; emits `vm-status` and sends VM_STATUS to the VM's
-   * RPC-capable peers that are RUNNING (R-MGNT vm_mgnt_update_vm_state). False when the change is illegal.
+   * Move a VM to a new vm_status if the §9.5 table allows it; emits `vm-status` and, unless `notify` is false,
+   * sends VM_STATUS to the VM's RPC-capable peers that are RUNNING (R-MGNT vm_mgnt_update_vm_state). False when
+   * the change is illegal.
    */
-  setStatus(rvm: RmVm, status: VmStatus): boolean {
+  setStatus(rvm: RmVm, status: VmStatus, notify = true): boolean {
     if (!stateChangeValid(rvm.status, status)) return false;
     rvm.status = status;
-    this.statusChanged(rvm);
+    this.statusChanged(rvm, notify);
     return true;
   }
 
@@ -254,8 +265,9 @@ export class ResourceManager {
     return client === target || client.vmid === target.owner;
   }
 
-  private statusChanged(rvm: RmVm): void {
+  private statusChanged(rvm: RmVm, notify = true): void {
     this.events.emit('vm-status', { vmid: rvm.vmid, status: rvm.status, osStatus: rvm.osStatus, appStatus: rvm.appStatus });
+    if (!notify) return;
     const payload = VmStatusNotification.encode({
       vmid: rvm.vmid, vmStatus: rvm.status, osStatus: rvm.osStatus, appStatus: rvm.appStatus,
     }) as Uint8Array;

@@ -4,8 +4,14 @@ import assert from 'node:assert/strict';
 import { GH_ERROR } from '../../core/abi/errors.js';
 import { RM_MSG_TYPE, rmErrorName } from '../../core/abi/rm.js';
 import { Hypervisor } from '../../core/hyp/hypervisor.js';
-import { bootSystem } from '../../core/rm/boot.js';
-import { isRmError, type Codec } from '../../core/rm/messages.js';
+import { PAGE_SIZE } from '../../core/abi/memory.js';
+import { MEM_ACL_RIGHT, RM_MSG } from '../../core/abi/rm.js';
+import { bootSystem, HLOS_RAM } from '../../core/rm/boot.js';
+import type { ImageLoader } from '../../core/rm/image-loader.js';
+import {
+  isRmError, MemHandleReply, MemparcelCreateRequest, VmAllocateReply, VmConfigImageRequest, VmidRequest,
+  type Codec,
+} from '../../core/rm/messages.js';
 import { MsgqPort } from '../../core/rm/port.js';
 import type { ResourceManager } from '../../core/rm/resource-manager.js';
 import { decodeReply, encodeMessage, RpcReassembler } from '../../core/rm/rpc-codec.js';
@@ -97,16 +103,107 @@ export class RawClient {
   }
 }
 
+/** What a test image's program does when VM_START powers vCPU 0 on. */
+export type TestProgram = 'exit' | 'throw';
+const PROGRAMS: readonly TestProgram[] = ['exit', 'throw'];
+
+/** A test image: "TEST", the vCPU count (u8), the program (u8). */
+export function testImage(vcpus: number, program: TestProgram): Uint8Array {
+  return Uint8Array.of(0x54, 0x45, 0x53, 0x54, vcpus, PROGRAMS.indexOf(program));
+}
+
+/** The loader of test images; VMIDs whose program ran are pushed to `ran`. */
+function testLoader(ran: number[]): ImageLoader {
+  const valid = (image: Uint8Array) => image.length >= 6 && String.fromCharCode(...image.subarray(0, 4)) === 'TEST';
+  return {
+    vcpus: (image) => (valid(image) && image[4]! > 0 ? image[4]! : { reason: 'not a test image' }),
+    load(vm, image, imageIpa) {
+      if (!valid(image) || PROGRAMS[image[5]!] === undefined) return { ok: false, reason: 'not a test image' };
+      const program = PROGRAMS[image[5]!]!;
+      vm.programs.set(imageIpa, async () => {
+        ran.push(vm.vmid);
+        if (program === 'throw') throw new Error('guest bug');
+      });
+      return { ok: true, name: `test-${program}` };
+    },
+  };
+}
+
 export interface Booted {
   readonly hyp: Hypervisor;
   readonly rm: ResourceManager;
   readonly hlos: RawClient;
+  /** VMIDs whose test program ran (VM_START reached it). */
+  readonly ran: number[];
 }
 
 export function boot(): Booted {
   const hyp = new Hypervisor({ seed: SEED });
   const sys = bootSystem(hyp);
-  return { hyp, rm: sys.rm, hlos: new RawClient(sys.hlos.port) };
+  const ran: number[] = [];
+  sys.rm.setImageLoader(testLoader(ran));
+  return { hyp, rm: sys.rm, hlos: new RawClient(sys.hlos.port), ran };
+}
+
+export interface GuestSpec {
+  /** A fixed VMID below 64; default dynamic. */
+  vmid?: number;
+  vcpus?: number;
+  program?: TestProgram;
+  /** The image bytes instead of a test image. */
+  image?: Uint8Array;
+  /** Bytes lent to the VM (default 64 KiB: the image, then the devicetree page). */
+  size?: number;
+  /** How far the bring-up goes (default 'ready', after VM_INIT). */
+  until?: 'allocated' | 'lent' | 'configured' | 'ready';
+}
+
+export interface Guest {
+  readonly vmid: number;
+  /** The parcel lent to the VM, where the HLOS has it (and the VM sees it, once built). */
+  readonly base: number;
+  readonly size: number;
+  readonly handle: number | null;
+  /** The guest's raw client on its RM link, once VM_INIT built it. */
+  readonly rpc: RawClient | null;
+}
+
+const nextBase = new WeakMap<Booted, number>();
+
+/**
+ * The HLOS's bring-up of a secondary VM as spec §9.7 orders it: VM_ALLOCATE, MEM_LEND of a range of HLOS RAM
+ * holding the image, VM_CONFIG_IMAGE (image, then the devicetree in the last page), VM_INIT. Each step must be OK.
+ */
+export async function createGuest(b: Booted, spec: GuestSpec = {}): Promise<Guest> {
+  const until = spec.until ?? 'ready';
+  const size = spec.size ?? 16 * PAGE_SIZE;
+  const alloc = await b.hlos.ok(RM_MSG.VM_ALLOCATE, payload(VmidRequest, { vmid: spec.vmid ?? 0 }), VmAllocateReply);
+  const vmid = alloc.vmid ?? spec.vmid!;
+  const base = nextBase.get(b) ?? HLOS_RAM.base;
+  nextBase.set(b, base + size);
+  if (until === 'allocated') return { vmid, base, size, handle: null, rpc: null };
+  const hlosVm = b.hyp.vms.get(3)!;
+  assert.equal(hlosVm.memory.writeBytes(base, spec.image ?? testImage(spec.vcpus ?? 1, spec.program ?? 'exit')), GH_ERROR.OK);
+  const { handle } = await b.hlos.ok(RM_MSG.MEM_LEND, payload(MemparcelCreateRequest, {
+    memType: 0, flags: 0, label: 0, acl: [{ vmid, rights: MEM_ACL_RIGHT.R | MEM_ACL_RIGHT.W | MEM_ACL_RIGHT.X }],
+    sgl: [{ ipa: BigInt(base), size: BigInt(size) }], attrs: [],
+  }), MemHandleReply);
+  if (until === 'lent') return { vmid, base, size, handle, rpc: null };
+  const config = await b.hlos.call(RM_MSG.VM_CONFIG_IMAGE, payload(VmConfigImageRequest, {
+    vmid, auth: 0, memHandle: handle, imageOffset: 0n, imageSize: BigInt(size - PAGE_SIZE),
+    dtbOffset: BigInt(size - PAGE_SIZE), dtbSize: BigInt(PAGE_SIZE),
+  }));
+  assert.equal(rmErrorName(config.rmError), 'RM_OK', 'VM_CONFIG_IMAGE');
+  if (until === 'configured') return { vmid, base, size, handle, rpc: null };
+  const init = await b.hlos.call(RM_MSG.VM_INIT, payload(VmidRequest, { vmid }));
+  assert.equal(rmErrorName(init.rmError), 'RM_OK', 'VM_INIT');
+  return { vmid, base, size, handle, rpc: guestClient(b, vmid, base + size - 2 * PAGE_SIZE) };
+}
+
+/** A raw RPC client on a built VM's RM link, as its devicetree declares it, with buffers at `bufferIpa`. */
+export function guestClient(b: Booted, vmid: number, bufferIpa: number): RawClient {
+  const vm = b.hyp.vms.get(vmid)!;
+  return new RawClient(new MsgqPort(vm.vcpus[0]!, b.rm.linkOf(vmid)!, bufferIpa));
 }
 
 /** Encode a request payload with a messages.ts codec, failing the test if the value is refused. */

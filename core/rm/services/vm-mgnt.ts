@@ -19,7 +19,7 @@ function allocate({ rm, client, payload }: RpcRequest): ServiceResult {
   const vmid = dynamic ? rm.vmids.takeDynamic() : rm.vmids.takeFixed(req.vmid) ? req.vmid : null;
   if (vmid === null) return RM_ERROR.NORESOURCE;
   const rvm = rm.adopt(vmid, client.vmid, `vm${vmid}`);
-  rm.setStatus(rvm, VM_STATUS.LOAD);
+  rm.setStatus(rvm, VM_STATUS.LOAD, false); // R-MGNT vm_mgnt_new_vm: a new VM starts in LOAD, unannounced
   rm.events.emit('vm-allocated', { vmid, owner: client.vmid });
   return VmAllocateReply.encode({ vmid: dynamic ? vmid : null }) as Uint8Array;
 }
