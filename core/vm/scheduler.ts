@@ -306,6 +306,7 @@ export class Scheduler {
     if (leave === LEAVE.SLEEP) {
       v.schedState = VCPU_STATE.EXPECTS_WAKEUP;
       v.waitKind = kind;
+      v.granted = false; // a donated slice ends when the vCPU blocks
     } else if (leave === LEAVE.YIELD) {
       this.yieldCpu(v);
     } else {
