@@ -271,12 +271,12 @@ export function fuseOps(root: DirNode, options: FuseOpsOptions = {}): SysfsFuseO
     },
     read: (path, fh, buf, len, pos, cb) => cb(answer('read', path, () => read(fh, buf, len, pos))),
     write: (path, fh, buf, len, _pos, cb) => cb(answer('write', path, () => write(path, fh, buf, len))),
-    release(path, fh, cb) {
+    release(_path, fh, cb) {
       handles.delete(fh);
       cb(0);
     },
     truncate: (path, _size, cb) => cb(answer('truncate', path, () => truncate(path))),
-    ftruncate: (path, fh, _size, cb) => cb(handles.get(fh)?.writable ? 0 : EBADF),
+    ftruncate: (_path, fh, _size, cb) => cb(handles.get(fh)?.writable ? 0 : EBADF),
     create: (_path, _mode, cb) => refuseNamespace(cb),
     mknod: (_path, _mode, _dev, cb) => refuseNamespace(cb),
     mkdir: (_path, _mode, cb) => refuseNamespace(cb),
