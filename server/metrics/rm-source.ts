@@ -28,6 +28,7 @@ export function rmSource(rm: ResourceManager): RmSource {
   ];
   const columns = RM_STAT_RESULTS.length;
   return {
+    vms: () => rm.vms.values(),
     *requests() {
       const counts = rm.stats.requests;
       for (let i = 0; i < counts.length; i++) {

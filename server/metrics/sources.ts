@@ -19,6 +19,8 @@ export interface RmVmView {
 
 /** The Resource Manager's counters (core/rm). Names are the catalogue's label values. */
 export interface RmTelemetry {
+  /** Every VM the RM has a record of, built in the hypervisor or not yet (allocated, or failed to initialise). */
+  vms(): Iterable<{ readonly vmid: number; readonly name: string }>;
   /** Requests answered, by message name (RM_MSG key or UNKNOWN) and result (RM_OK, RM_ERROR_<NAME>); non-zero. */
   requests(): Iterable<readonly [message: string, result: string, count: number]>;
   /** Requests received from one VM, all messages. */

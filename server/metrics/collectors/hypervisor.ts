@@ -36,7 +36,7 @@ export function* hypervisorCollector(w: ExpositionWriter, s: Scrape): Generator<
 
   header(w, VM_HYPERCALLS);
   for (let i = 0; i < s.vms.length; i++) {
-    w.sample(VM_HYPERCALLS.name, s.vmLabels[i]!, s.vms[i]!.hypercalls);
+    w.sample(VM_HYPERCALLS.name, s.vmLabels[i]!, s.vms[i]!.vm?.hypercalls ?? 0);
     yield;
   }
 }

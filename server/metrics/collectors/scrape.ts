@@ -22,8 +22,16 @@ const SEND = { msgqueue: right('msgqueue', 'send'), doorbell: right('doorbell', 
 const RECEIVE = { msgqueue: right('msgqueue', 'receive'), doorbell: right('doorbell', 'receive') } as const;
 const NO_ENDS: Ends = { sender: '', receiver: '' };
 
+/** A VM as the scrape lists it: in the hypervisor, or so far only in the RM's records (`vm` null). */
+export interface ScrapeVm {
+  readonly vmid: number;
+  readonly name: string;
+  readonly vm: Vm | null;
+}
+
 export class Scrape {
-  readonly vms: readonly Vm[];
+  /** The hypervisor's VMs and the RM's records, by VMID. */
+  readonly vms: readonly ScrapeVm[];
   /** `vmid="<n>"` of each VM, by position in `vms`. */
   readonly vmLabels: readonly string[];
   readonly msgqs: readonly Msgqueue[];
@@ -35,7 +43,10 @@ export class Scrape {
 
   constructor(readonly sources: TelemetrySources) {
     const hyp = sources.hyp;
-    this.vms = [...hyp.vms.values()].sort((a, b) => a.vmid - b.vmid);
+    const vms = new Map<number, ScrapeVm>();
+    for (const vm of hyp.vms.values()) vms.set(vm.vmid, { vmid: vm.vmid, name: vm.name, vm });
+    for (const r of sources.rm?.vms() ?? []) if (!vms.has(r.vmid)) vms.set(r.vmid, { vmid: r.vmid, name: r.name, vm: null });
+    this.vms = [...vms.values()].sort((a, b) => a.vmid - b.vmid);
     this.vmLabels = this.vms.map((vm) => `vmid="${vm.vmid}"`);
     const msgqs: Msgqueue[] = [];
     const doorbells: Doorbell[] = [];
@@ -61,7 +72,8 @@ export class Scrape {
 
   private indexEnds(): Map<HypObject, Ends> {
     const holders = new Map<HypObject, { send: Holder; receive: Holder }>();
-    for (const vm of this.vms) {
+    for (const { vm } of this.vms) {
+      if (vm === null) continue;
       for (const cap of vm.cspace.caps()) {
         const type = cap.object.type;
         if ((type !== 'msgqueue' && type !== 'doorbell') || cap.revoked) continue;

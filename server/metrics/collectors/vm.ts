@@ -29,12 +29,12 @@ export function* vmCollector(w: ExpositionWriter, s: Scrape): Generator<void> {
   header(w, MEMORY);
   for (let i = 0; i < vms.length; i++) {
     let bytes = 0;
-    for (const region of vms[i]!.memory.ramRegions) bytes += region.size;
+    for (const region of vms[i]!.vm?.memory.ramRegions ?? []) bytes += region.size;
     w.sample(MEMORY.name, vmLabels[i]!, bytes);
     yield;
   }
   header(w, VMS);
-  w.sample(VMS.name, '', s.sources.hyp.vms.size);
+  w.sample(VMS.name, '', vms.length);
   yield;
   yield* perVcpu(w, s, FAMILY.gunyah_vcpu_state, vcpuState);
   yield* perVcpu(w, s, FAMILY.gunyah_vcpu_run_seconds_total, (vcpu) => vcpu.stats.runNs / 1e9);
@@ -60,7 +60,7 @@ const vcpuState = (vcpu: Vcpu): number => VCPU_STATE[VCPU_STATE_NAMES[vcpu.sched
 function* perVcpu(w: ExpositionWriter, s: Scrape, family: MetricFamily, read: (vcpu: Vcpu) => number): Generator<void> {
   header(w, family);
   for (let i = 0; i < s.vms.length; i++) {
-    for (const vcpu of s.vms[i]!.vcpus) w.sample(family.name, `${s.vmLabels[i]},vcpu="${vcpu.index}"`, read(vcpu));
+    for (const vcpu of s.vms[i]!.vm?.vcpus ?? []) w.sample(family.name, `${s.vmLabels[i]},vcpu="${vcpu.index}"`, read(vcpu));
     yield;
   }
 }
