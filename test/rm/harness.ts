@@ -66,9 +66,19 @@ export class RawClient {
     return this.port.send(packet, push);
   }
 
-  /** Send a request and wait for the REPLY with its seq. */
+  /** Send a request and wait for the REPLY with its seq; a full queue waits for the TX-ready vIRQ. */
   async call(msgId: number, payload: Uint8Array = new Uint8Array(0)): Promise<Reply> {
-    const seq = this.send(msgId, payload);
+    const seq = this.nextSeq++ & 0xffff;
+    const packets = encodeMessage('request', msgId, seq, payload);
+    assert.ok(Array.isArray(packets), 'request encodes');
+    for (let i = 0; i < packets.length; i++) {
+      let err = this.port.send(packets[i]!, i === packets.length - 1);
+      while (err === GH_ERROR.MSGQUEUE_FULL) {
+        await this.port.waitTxReady();
+        err = this.port.send(packets[i]!, i === packets.length - 1);
+      }
+      assert.equal(err, GH_ERROR.OK, 'request packet sent');
+    }
     return this.replyTo(msgId, seq);
   }
 
