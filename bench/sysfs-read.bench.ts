@@ -1,69 +1,19 @@
-// Issue 3 benchmark: the cost of reading one sysfs node through the FUSE mount, against a tmpfs file (/dev/shm)
+// sysfs read benchmark: the cost of reading one sysfs node through the FUSE mount, against a tmpfs file (/dev/shm)
 // and a real /sys file in the same run. Targets: <= 150 us per open+read+close from Node, and a shell `cat` within
-// 1.3x of a tmpfs `cat`. The mount is served by a child process (this script re-run with --serve): a process must
-// never read its own mount synchronously (platform notes).
+// 1.3x of a tmpfs `cat`. The mount is the tests' demo tree, served by a child process: a process must never read its
+// own mount synchronously (platform notes).
 // Run: npm run bench -- sysfs-read   (or node dist/bench/sysfs-read.bench.js)
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
-import { mountSysfs, unmountOnExit } from '../fs/mount-lifecycle.js';
-import { dir, dynamicDir, file, value } from '../fs/tree.js';
+import { startDemoMount } from '../test/fs/demo-mount.js';
 import { report } from './measure.js';
 
 const NODE_READS = 2_000;
 const SHELL_CATS = 200;
 const ROUNDS = 5;
 const SYS_CANDIDATES = ['/sys/devices/system/cpu/online', '/sys/kernel/mm/transparent_hugepage/enabled'];
-
-/** A tree shaped like the real one: root nodes and a VM directory resolved through a dynamic lookup. */
-function benchTree() {
-  const vms = new Map([[3, 'hlos'], [128, 'svm1'], [129, 'svm2']]);
-  return dir({
-    type: file(() => 'gunyah\n'),
-    version: dir({ api: value(() => 1) }),
-    gunyah: dir({
-      vms: dynamicDir(() => vms.keys(), (name) => {
-        const vm = vms.get(Number(name));
-        return vm === undefined || String(Number(name)) !== name ? undefined : dir({ name: value(() => vm) });
-      }),
-    }),
-  });
-}
-
-async function serve(mountDir: string): Promise<void> {
-  const result = await mountSysfs(benchTree(), mountDir);
-  if (!result.ok) {
-    console.log(`unavailable ${result.reason} | ${result.remedy ?? ''}`);
-    process.exit(3);
-  }
-  unmountOnExit(result.mount);
-  console.log(`ready ${result.mount.dir}`);
-}
-
-function startServer(mountDir: string): Promise<{ dir: string; stop: () => Promise<void> }> {
-  const child = spawn(process.execPath, [fileURLToPath(import.meta.url), '--serve', mountDir], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  return new Promise((done, fail) => {
-    child.once('exit', (code) => fail(new Error(`mount server exited with ${code}`)));
-    createInterface({ input: child.stdout! }).on('line', (line) => {
-      if (line.startsWith('unavailable ')) fail(new Error(line));
-      const ready = /^ready (.+)$/.exec(line);
-      if (ready === null) return;
-      done({
-        dir: ready[1]!,
-        stop: () => new Promise<void>((stopped) => {
-          child.removeAllListeners('exit');
-          child.once('exit', () => stopped());
-          child.kill('SIGTERM');
-        }),
-      });
-    });
-  });
-}
 
 /** Microseconds per open+read+close with readFileSync, for one round. */
 function nodeRound(path: string): number {
@@ -97,16 +47,16 @@ async function main(): Promise<void> {
   const sysFile = SYS_CANDIDATES.find((path) => existsSync(path));
   if (sysFile === undefined) throw new Error(`none of ${SYS_CANDIDATES.join(', ')} exists`);
   writeFileSync(tmpfsFile, 'gunyah\n');
-  const server = await startServer(join(base, 'hypervisor'));
+  const server = await startDemoMount(join(base, 'hypervisor'));
   try {
     const targets = {
       'fuse type': join(server.dir, 'type'),
-      'fuse gunyah/vms/128/name': join(server.dir, 'gunyah/vms/128/name'),
+      'fuse vms/3/name (dynamic)': join(server.dir, 'vms/3/name'),
       'tmpfs': tmpfsFile,
       [sysFile]: sysFile,
     };
     if (readFileSync(targets['fuse type'], 'utf8') !== 'gunyah\n') throw new Error('the mount serves a wrong value');
-    console.log(`sysfs read: best of ${ROUNDS} interleaved rounds; mount served by pid-separate process`);
+    console.log(`sysfs read: best of ${ROUNDS} interleaved rounds, the mount served by another process`);
     const node = best(targets, nodeRound);
     for (const [name, us] of Object.entries(node)) {
       report(`Node readFileSync ${name}`, `${us.toFixed(1)} us/read`,
@@ -124,5 +74,4 @@ async function main(): Promise<void> {
   }
 }
 
-if (process.argv[2] === '--serve') void serve(process.argv[3]!);
-else await main();
+await main();
