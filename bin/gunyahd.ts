@@ -1,0 +1,117 @@
+#!/usr/bin/env node
+// gunyahd: the emulated Gunyah device as a daemon (product brief, "Daemon"). Flags override the configuration
+// file's keys, which override the embedded default (core/config/default.ts). Prints one line on stdout when ready;
+// logs JSON lines on stderr; exits 0 on SIGINT/SIGTERM after closing everything, non-zero with a message naming
+// the problem for a bad flag, a bad configuration file or a failed start.
+import { readFileSync } from 'node:fs';
+import { Command, InvalidArgumentError } from 'commander';
+import {
+  checkConfig, ConfigError, DEFAULT_CONFIG, LOG_LEVELS, parseConfig, type DaemonConfig,
+} from '../core/config/schema.js';
+import { startDaemon } from './daemon.js';
+
+interface Flags {
+  config?: string;
+  host?: string;
+  port?: number;
+  socket?: string;
+  mount?: string | false;
+  stateDir?: string;
+  token?: string;
+  seed?: number;
+  logLevel?: string;
+}
+
+const integer = (name: string, min: number, max: number) => (value: string): number => {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n < min || n > max) throw new InvalidArgumentError(`${name} must be an integer from ${min} to ${max}`);
+  return n;
+};
+
+function parseFlags(argv: readonly string[]): Flags {
+  const program = new Command('gunyahd')
+    .description('An emulated Gunyah hypervisor and Resource Manager, with its REST control plane and sysfs tree')
+    .option('--config <file>', 'YAML configuration file (default: the embedded default)')
+    .option('--host <host>', 'address the REST API listens on (default 127.0.0.1)')
+    .option('--port <port>', 'TCP port of the REST API; 0 picks a free one (default 8080)', integer('port', 0, 65535))
+    .option('--socket <path>', 'also serve the REST API on this Unix socket')
+    .option('--mount <dir>', 'directory where the /sys/hypervisor tree is mounted (default: a documented one)')
+    .option('--no-mount', 'do not mount the sysfs tree')
+    .option('--state-dir <dir>', "directory for the daemon's state")
+    .option('--token <token>', 'bearer token required for changes (required beyond loopback)')
+    .option('--seed <n>', 'seed for reproducible capability IDs', integer('seed', 0, 0xffffffff))
+    .option('--log-level <level>', `log level on stderr: ${LOG_LEVELS.join(', ')}`)
+    .allowExcessArguments(false)
+    .showHelpAfterError('(run gunyahd --help for the flags)');
+  program.parse(argv as string[], { from: 'user' });
+  const flags = program.opts<Flags>();
+  // commander's --no-mount makes `mount` default to true: only an explicit --mount or --no-mount counts.
+  if (flags.mount === (true as unknown)) delete flags.mount;
+  return flags;
+}
+
+/** Each flag's option name, the configuration key it sets (--no-mount sets mount: false) and its spelling. */
+const FLAG_KEYS: readonly [keyof Flags, string, string][] = [
+  ['host', 'host', '--host'], ['port', 'port', '--port'], ['socket', 'socket', '--socket'], ['mount', 'mount', '--mount'],
+  ['stateDir', 'state_dir', '--state-dir'], ['token', 'token', '--token'], ['seed', 'seed', '--seed'],
+  ['logLevel', 'log_level', '--log-level'],
+];
+
+/** The configuration: the file's (or the embedded default), then the flags given. */
+function configure(flags: Flags): DaemonConfig | ConfigError {
+  let base = DEFAULT_CONFIG;
+  if (flags.config !== undefined) {
+    let text: string;
+    try {
+      text = readFileSync(flags.config, 'utf8');
+    } catch (err) {
+      return new ConfigError(flags.config, '', `cannot be read (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
+    }
+    const parsed = parseConfig(text, flags.config);
+    if (parsed instanceof ConfigError) return parsed;
+    base = parsed;
+  }
+  // The flags go through the same checks as the file's keys; a refusal names the flag.
+  const given: Record<string, unknown> = {};
+  for (const [flag, key] of FLAG_KEYS) {
+    const value = flags[flag];
+    if (value !== undefined) given[key] = value;
+  }
+  const merged = checkConfig(given, 'command line', base);
+  if (!(merged instanceof ConfigError)) return merged;
+  const flag = FLAG_KEYS.find(([, key]) => key === merged.key)?.[2] ?? merged.key;
+  return new ConfigError('command line', flag, merged.detail);
+}
+
+async function main(): Promise<void> {
+  const config = configure(parseFlags(process.argv.slice(2)));
+  if (config instanceof ConfigError) {
+    process.stderr.write(`gunyahd: ${config.message}\n`);
+    process.exit(2);
+  }
+  let daemon;
+  try {
+    daemon = await startDaemon(config);
+  } catch (err) {
+    process.stderr.write(`gunyahd: start failed: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(1);
+  }
+  process.stdout.write(`${daemon.readyLine}\n`);
+  let signalled = false;
+  const shutdown = (signal: NodeJS.Signals) => {
+    if (signalled) process.exit(1); // a second signal: do not wait any more
+    signalled = true;
+    daemon.context.log.info({ signal }, 'shutting down');
+    daemon.close().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        process.stderr.write(`gunyahd: shutdown failed: ${err instanceof Error ? err.message : String(err)}\n`);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', shutdown);
+  process.on('SIGTERM', shutdown);
+}
+
+void main();
