@@ -102,11 +102,6 @@ export class Scheduler {
     this.batchNs = opts.batchNs ?? DEFAULT_BATCH_NS;
   }
 
-  /** The vCPU whose guest code runs now, if any. */
-  get current(): Vcpu | null {
-    return this.running;
-  }
-
   get isStopped(): boolean {
     return this.stopped;
   }
@@ -132,7 +127,7 @@ export class Scheduler {
     this.kick();
   }
 
-  /** Resolves the next time no vCPU is ready or running (tests, orderly shutdown). */
+  /** Resolves the next time no vCPU is ready or running, while the scheduler runs (tests, orderly shutdown). */
   whenIdle(): Promise<void> {
     return new Promise((resolve) => {
       this.idleWaiters.push(resolve);
@@ -170,13 +165,12 @@ export class Scheduler {
     }
   }
 
-  /** vcpu_set_affinity on an active vCPU: a queued vCPU moves now, a running one when it next leaves the CPU. */
+  /** vcpu_set_affinity on an active vCPU: a ready vCPU moves now, a running one when it next leaves the CPU. */
   migrate(v: Vcpu, cpu: number): void {
     v.affinity = cpu;
-    if (v.queuedOn >= 0 && !v.granted) {
-      this.pcpus[v.queuedOn]!.remove(v);
-      this.enqueue(v, false);
-    }
+    if (v.schedState !== VCPU_STATE.READY || v.granted) return;
+    if (v.queuedOn >= 0) this.pcpus[v.queuedOn]!.remove(v);
+    this.enqueue(v, false);
   }
 
   /** A VCPU_RUN_WAKEUP vIRQ was bound or unbound (spec §6.1): leave or join the normal run queues. */

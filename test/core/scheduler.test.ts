@@ -337,6 +337,7 @@ describe('stopping the scheduler', () => {
     });
     await until(() => rounds > 5, 'the guest runs');
     hyp.scheduler.stop();
+    assert.equal(hyp.scheduler.isStopped, true);
     await ms(5);
     const frozen = rounds;
     await ms(30);

@@ -193,12 +193,22 @@ describe('vcpu_set_affinity (spec §6.1)', () => {
     assert.equal(err(a.call('vcpu_set_affinity', [noRight, 0, -1])), 'ERROR_CSPACE_INSUFFICIENT_RIGHTS');
   });
 
-  test('-1 (no pCPU) needs the AFFINITY and DISABLE rights', (t) => {
-    const { a, vcpus } = setup(t, 2);
+  test('-1 (no pCPU) needs the AFFINITY and DISABLE rights; such a vCPU runs only once given a pCPU', async (t) => {
+    const { hyp, a, vcpus } = setup(t, 2);
     const noDisable = capTo(a, vcpus[1]!, without('disable'));
     assert.equal(err(a.call('vcpu_set_affinity', [noDisable, -1, -1])), 'ERROR_CSPACE_INSUFFICIENT_RIGHTS');
-    assert.equal(err(a.call('vcpu_set_affinity', [capTo(a, vcpus[1]!), -1, -1])), 'OK');
+    const cap = capTo(a, vcpus[1]!);
+    assert.equal(err(a.call('vcpu_set_affinity', [cap, -1, -1])), 'OK');
     assert.equal(vcpus[1]!.affinity, -1);
+    let ran = false;
+    powerOn(a, 1, async () => {
+      ran = true;
+    });
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    assert.equal(ran, false, 'ready but on no pCPU');
+    assert.equal(err(a.call('vcpu_set_affinity', [cap, 0, -1])), 'OK');
+    await hyp.scheduler.whenIdle();
+    assert.equal(ran, true);
   });
 
   test('a pinned vCPU cannot move once active (DENIED)', (t) => {
