@@ -34,6 +34,8 @@ export interface CapabilityView {
 export interface VirqView {
   bound: boolean;
   virq?: number;
+  /** The VM whose vIC the source is bound to. */
+  vmid?: number;
 }
 
 export interface MsgqueueView {
@@ -74,7 +76,7 @@ export interface DoorbellView {
 export class CapHolders {
   private readonly byObject = new Map<HypObject, Cap[]>();
 
-  constructor(hyp: Hypervisor) {
+  constructor(readonly hyp: Hypervisor) {
     for (const vm of hyp.vms.values()) {
       for (const cap of vm.cspace.caps()) {
         if (cap.revoked) continue;
@@ -110,7 +112,7 @@ export function capsOfType(vm: Vm, type: ObjectType): Cap[] {
   return [...vm.cspace.caps()].filter((cap) => cap.object.type === type && !cap.revoked);
 }
 
-export function capabilityView(cap: Cap, holders: CapHolders, hyp: Hypervisor): CapabilityView {
+export function capabilityView(cap: Cap, holders: CapHolders): CapabilityView {
   const o = cap.object;
   const view: CapabilityView = {
     capid: hex64(cap.cspace.capid(cap.slot)),
@@ -140,13 +142,17 @@ export function capabilityView(cap: Cap, holders: CapHolders, hyp: Hypervisor): 
       view.vmid = (o as Addrspace).vmid;
       break;
     case 'vic':
-      for (const vm of hyp.vms.values()) if (vm.vic === o) view.vmid = vm.vmid;
+      for (const vm of holders.hyp.vms.values()) if (vm.vic === o) view.vmid = vm.vmid;
       break;
   }
   return view;
 }
 
-const virqView = (s: VirqSource): VirqView => (s.bound ? { bound: true, virq: s.virq } : { bound: false });
+function virqView(s: VirqSource, hyp: Hypervisor): VirqView {
+  if (!s.bound) return { bound: false };
+  for (const vm of hyp.vms.values()) if (vm.vic === s.vic) return { bound: true, virq: s.virq, vmid: vm.vmid };
+  return { bound: true, virq: s.virq };
+}
 
 export function msgqueueView(cap: Cap, holders: CapHolders): MsgqueueView {
   const q = cap.object as Msgqueue;
@@ -162,8 +168,8 @@ export function msgqueueView(cap: Cap, holders: CapHolders): MsgqueueView {
     notempty_threshold: q.notemptyThd,
     send_vmids: holders.vmidsWith(q, right('msgqueue', 'send')),
     receive_vmids: holders.vmidsWith(q, right('msgqueue', 'receive')),
-    send_virq: virqView(q.sendVirq),
-    receive_virq: virqView(q.receiveVirq),
+    send_virq: virqView(q.sendVirq, holders.hyp),
+    receive_virq: virqView(q.receiveVirq, holders.hyp),
     counters: {
       sent: q.sent, received: q.received, bytes_sent: q.bytesSent, bytes_received: q.bytesReceived,
       full_events: q.fullEvents, full_rejects: q.fullRejects, flushes: q.flushes,
@@ -183,7 +189,7 @@ export function doorbellView(cap: Cap, holders: CapHolders): DoorbellView {
     ack_mask: hex64(db.ackMask),
     send_vmids: holders.vmidsWith(db, right('doorbell', 'send')),
     receive_vmids: holders.vmidsWith(db, right('doorbell', 'receive')),
-    virq: virqView(db.virq),
+    virq: virqView(db.virq, holders.hyp),
     counters: { sends: db.sends, receives: db.receives, asserts: db.asserts },
   };
 }

@@ -15,6 +15,7 @@ export const TAGS = [
   { name: 'msgqs', description: 'Message queues, used as the VM that holds the capability (spec §4).' },
   { name: 'doorbells', description: 'Doorbells, used as the VM that holds the capability (spec §5).' },
   { name: 'abi', description: 'Raw ABI access: one hypercall as a VM\'s vCPU 0, and its guest memory (spec §1).' },
+  { name: 'consoles', description: 'VM consoles over HTTP: output streams and input (spec §10).' },
   { name: 'events', description: 'The event stream (server-sent events).' },
 ];
 

@@ -8,9 +8,11 @@ import { ALLOWED_VM_STATES, type VmStateName } from '../schemas/operation.js';
 function requireVmState(app: FastifyInstance, states: readonly VmStateName[]): preHandlerAsyncHookHandler {
   return async (request: FastifyRequest) => {
     const { vmid } = request.params as { vmid: number };
-    const status = app.services.vmStatus ? app.services.vmStatus(vmid) : app.hyp.vms.has(vmid) ? null : undefined;
+    const { hlos } = app.services;
+    // Without the HLOS there are no VM states, only VMs whose objects exist.
+    const status = hlos ? hlos.statusOf(vmid) : app.hyp.vms.has(vmid) ? null : undefined;
     if (status === undefined) throw ApiError.control('VM_NOT_FOUND', `no VM has VMID ${vmid}`);
-    if (status !== null && !states.includes(status)) {
+    if (status !== null && !states.includes(status as VmStateName)) {
       throw ApiError.control('VM_STATE_CONFLICT', `VM ${vmid} is ${status}; this needs one of: ${states.join(', ')}`);
     }
   };

@@ -20,7 +20,7 @@ export default async function capabilityRoutes(app: FastifyInstance) {
   }, async (request) => {
     const vm = app.agent.vm(request.params.vmid);
     const holders = new CapHolders(app.hyp);
-    return [...vm.cspace.caps()].map((cap) => capabilityView(cap, holders, app.hyp));
+    return [...vm.cspace.caps()].map((cap) => capabilityView(cap, holders));
   });
 
   app.get<{ Params: VmCapParams }>('/v1/vms/:vmid/capabilities/:capid', {
@@ -36,6 +36,6 @@ export default async function capabilityRoutes(app: FastifyInstance) {
     }),
   }, async (request) => {
     const vm = app.agent.vm(request.params.vmid);
-    return capabilityView(capAt(vm, parseHex(request.params.capid)), new CapHolders(app.hyp), app.hyp);
+    return capabilityView(capAt(vm, parseHex(request.params.capid)), new CapHolders(app.hyp));
   });
 }

@@ -14,7 +14,11 @@ const objectState = { type: 'string', enum: [...OBJECT_STATE_NAMES], description
 const virq = {
   type: 'object',
   required: ['bound'],
-  properties: { bound: { type: 'boolean' }, virq: { type: 'integer', description: 'The vIRQ number, when bound.' } },
+  properties: {
+    bound: { type: 'boolean' },
+    virq: { type: 'integer', description: 'The vIRQ number, when bound.' },
+    vmid: { type: 'integer', description: 'The VM whose vIC it is bound to.' },
+  },
 };
 
 export const Capability = {

@@ -1,12 +1,14 @@
-// A small system for the control-plane tests, set up the way the RM sets VMs up (spec §4.5): an RM VM creates a
-// message queue and a doorbell through hypercalls and copies the sending ends to VM A and the receiving ends to
-// VM B with exactly SEND or RECEIVE rights. Until the real RM boot exists, this is what the routes are tested on.
+// Systems for the control-plane tests. serverFixture: a small one set up the way the RM sets VMs up (spec §4.5),
+// where an RM VM creates a message queue and a doorbell through hypercalls and copies the sending ends to VM A and
+// the receiving ends to VM B with exactly SEND or RECEIVE rights, and nothing runs on its own (exact queue and
+// doorbell semantics). deviceApp: the real boot (RM, HLOS, VMs created over RM RPC, guests running).
 import assert from 'node:assert/strict';
 import { ghErrorName } from '../../core/abi/errors.js';
 import type { HypercallName } from '../../core/abi/hypercalls.js';
 import { MSGQ_CREATE_INFO } from '../../core/abi/ipc.js';
 import { allRights, right } from '../../core/abi/objects.js';
 import { VMID } from '../../core/abi/vmid.js';
+import { bootDevice } from '../../core/hlos/device.js';
 import { hvc } from '../../core/hyp/call.js';
 import type { CSpace } from '../../core/hyp/cspace.js';
 import { Hypervisor } from '../../core/hyp/hypervisor.js';
@@ -99,4 +101,20 @@ export function assertProblem(res: { status: number; headers: Record<string, str
   assert.equal(typeof res.body.detail, 'string');
   assert.equal(typeof res.body.instance, 'string');
   return res.body;
+}
+
+/** A booted device (RM and HLOS over real RM RPC) behind a ready app; `close` stops both. */
+export async function deviceApp(appOpts: AppOptions = {}) {
+  const device = bootDevice({ seed: 0xd1ce });
+  const app = await buildApp({ hyp: device.hyp, hlos: device.hlos }, { rateLimit: false, ...appOpts });
+  await app.ready();
+  return {
+    device,
+    app,
+    http: supertest(app.server),
+    async close() {
+      await app.close();
+      device.close();
+    },
+  };
 }
