@@ -1,10 +1,10 @@
-// The gunyahd daemon as a function: boot one emulated device (hypervisor, RM, HLOS), create the configured VMs
-// through the HLOS over RM RPC, then start the surfaces (REST API, sysfs mount, ...) and name them in one ready
+// The gunyahd daemon as a function: boot one emulated device (hypervisor, RM, HLOS), start the surfaces (REST API,
+// sysfs mount, ...), create the configured VMs through the HLOS over RM RPC, and name the surfaces in one ready
 // line. `close()` stops the surfaces in reverse order, then the device. bin/gunyahd.ts is the command line around
 // it; tests and other tools call it in-process.
 //
-// Plug-in point: a Surface is started after the device and its VMs exist, with the DaemonContext, and reports the
-// URL or mount point it serves for the ready line.
+// Plug-in point: a Surface starts right after the device boots, before the configured VMs are created, so it sees
+// every VM from its creation (a console log gets the boot banner); it reports the URL or mount point it serves.
 import pino, { type Logger } from 'pino';
 import { bootDevice, type Device } from '../core/hlos/device.js';
 import type { Hlos } from '../core/hlos/hlos.js';
@@ -93,11 +93,11 @@ export async function startDaemon(config: DaemonConfig, opts: DaemonOptions = {}
     device.close();
   };
   try {
-    await createConfiguredVms(ctx);
     for (const surface of opts.surfaces ?? []) {
       running.push(await surface.start(ctx));
       log.info({ surface: surface.name }, 'surface started');
     }
+    await createConfiguredVms(ctx);
   } catch (err) {
     await stop();
     throw err;

@@ -53,7 +53,9 @@ export class GuestRuntime {
     while (outcome === null) {
       const virq = await this.cpu.wfi();
       this.interrupts++;
-      this.handlers.get(virq)?.();
+      const handler = this.handlers.get(virq);
+      if (handler === undefined) continue; // never ended: a line nobody handles stays active, i.e. masked (GIC)
+      handler();
       this.cpu.eoi(virq);
     }
     const ended = outcome as { failed: boolean; error?: unknown };

@@ -12,13 +12,18 @@ import { VMID } from '../abi/vmid.js';
 import { TypedEmitter } from '../hyp/events.js';
 import type { BootedSystem } from '../rm/boot.js';
 import { HLOS_RAM } from '../rm/boot.js';
+import { VM_STATUS } from '../abi/rm.js';
 import { HlosMemory } from './hlos-memory.js';
+import { attachTrafficSink, type TrafficSink } from './traffic-sink.js';
 import { RmCalls } from './rm-calls.js';
 import { RmClient } from './rm-client.js';
 import type { RmFailure } from './rm-failure.js';
 import { osStatusName, statusName, VmError, VmManager, type OpOptions, type VmRecord, type VmSpec } from './vm-manager.js';
 
 export type VmType = 'rm' | 'primary' | 'secondary';
+
+/** The image whose load the HLOS consumes itself (traffic-sink.ts). */
+const TRAFFIC_IMAGE = 'traffic';
 
 /** The product brief's VM object (REST `GET /v1/vms`); memory is null while a secondary VM holds no parcel. */
 export interface VmView {
@@ -62,6 +67,8 @@ export class Hlos {
   /** The HLOS RAM it lends VMs from. */
   readonly memory: HlosMemory;
   readonly consoles = new Map<number, ConsoleCounters>();
+  /** The HLOS ends consuming the load of running `traffic` VMs, by VMID (traffic-sink.ts). */
+  readonly trafficSinks = new Map<number, TrafficSink & { readonly page: number }>();
 
   constructor(private readonly system: BootedSystem, opts: HlosOptions = {}) {
     const { port, vm } = system.hlos;
@@ -73,11 +80,15 @@ export class Hlos {
     this.memory = new HlosMemory(HLOS_RAM.base, HLOS_RAM.size - PAGE_SIZE);
     this.vms = new VmManager(this.rm, this.memory, vm.memory);
     this.vms.events.on('vm-created', (r) => this.events.emit('vm-created', this.secondaryView(r)));
-    this.vms.events.on('vm-status', (r) => this.events.emit('vm-status', this.secondaryView(r)));
+    this.vms.events.on('vm-status', (r) => {
+      this.updateSink(r);
+      this.events.emit('vm-status', this.secondaryView(r));
+    });
     this.vms.events.on('vm-exited', (r) => {
       this.events.emit('vm-exited', { ...this.secondaryView(r), exitType: r.exit!.exitType, exitReason: r.exit!.reason });
     });
     this.vms.events.on('vm-deleted', (e) => {
+      this.closeSink(e.vmid);
       this.consoles.delete(e.vmid);
       this.events.emit('vm-deleted', e);
     });
@@ -145,9 +156,30 @@ export class Hlos {
 
   /** Stop the driver: pending calls fail with `closed`, nothing is listened to any more. */
   close(): void {
+    for (const vmid of [...this.trafficSinks.keys()]) this.closeSink(vmid);
     this.vms.close();
     this.client.close();
     this.system.hlos.port.onPacket = null;
+  }
+
+  /** A running `traffic` VM gets a sink for its messages and rings; one that stops loses it. */
+  private updateSink(r: VmRecord): void {
+    const running = r.status === VM_STATUS.RUNNING;
+    if (!running) return this.closeSink(r.vmid);
+    if (r.image !== TRAFFIC_IMAGE || this.trafficSinks.has(r.vmid)) return;
+    const page = this.memory.alloc(PAGE_SIZE);
+    if (page === null) return;
+    const sink = attachTrafficSink(this.system.hlos.vm, r.resources, page.base);
+    if (sink === null) this.memory.release(page.base);
+    else this.trafficSinks.set(r.vmid, { ...sink, close: sink.close, page: page.base });
+  }
+
+  private closeSink(vmid: number): void {
+    const sink = this.trafficSinks.get(vmid);
+    if (sink === undefined) return;
+    sink.close();
+    this.memory.release(sink.page);
+    this.trafficSinks.delete(vmid);
   }
 
   private counters(vmid: number): ConsoleCounters {
