@@ -8,7 +8,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import {
   checkConfig, ConfigError, DEFAULT_CONFIG, LOG_LEVELS, parseConfig, type DaemonConfig,
 } from '../core/config/schema.js';
-import { startDaemon } from './daemon.js';
+import { startDaemon, type Daemon } from './daemon.js';
 
 interface Flags {
   config?: string;
@@ -89,29 +89,35 @@ async function main(): Promise<void> {
     process.stderr.write(`gunyahd: ${config.message}\n`);
     process.exit(2);
   }
-  let daemon;
+  // Signal handlers come first: a signal during start-up closes what has started once the start ends.
+  let daemon: Daemon | null = null;
+  let signalled: NodeJS.Signals | null = null;
+  const shutdown = (signal: NodeJS.Signals) => {
+    if (signalled !== null) process.exit(1); // a second signal: do not wait any more
+    signalled = signal;
+    if (daemon !== null) void stop(daemon, signal);
+  };
+  process.on('SIGINT', shutdown);
+  process.on('SIGTERM', shutdown);
   try {
     daemon = await startDaemon(config);
   } catch (err) {
     process.stderr.write(`gunyahd: start failed: ${err instanceof Error ? err.message : String(err)}\n`);
     process.exit(1);
   }
+  if (signalled !== null) return stop(daemon, signalled);
   process.stdout.write(`${daemon.readyLine}\n`);
-  let signalled = false;
-  const shutdown = (signal: NodeJS.Signals) => {
-    if (signalled) process.exit(1); // a second signal: do not wait any more
-    signalled = true;
-    daemon.context.log.info({ signal }, 'shutting down');
-    daemon.close().then(
-      () => process.exit(0),
-      (err: unknown) => {
-        process.stderr.write(`gunyahd: shutdown failed: ${err instanceof Error ? err.message : String(err)}\n`);
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGINT', shutdown);
-  process.on('SIGTERM', shutdown);
+}
+
+async function stop(daemon: Daemon, signal: NodeJS.Signals): Promise<void> {
+  daemon.context.log.info({ signal }, 'shutting down');
+  try {
+    await daemon.close();
+    process.exit(0);
+  } catch (err) {
+    process.stderr.write(`gunyahd: shutdown failed: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(1);
+  }
 }
 
 void main();
