@@ -53,14 +53,17 @@ export function sampleValue(value: number): string {
 /** A histogram bucket bound as the `le` label value. */
 export const bucketBound = (bound: number): string => sampleValue(bound);
 
-const FLUSH_AT = 1 << 16;
-
 export class ExpositionWriter {
-  private readonly chunks: string[] = [];
-  private buf = '';
+  // The text goes straight into UTF-8 bytes: a third of the cost of growing a string, flattening it and encoding
+  // it for the socket (a 1000-VM scrape is some 27,000 lines).
+  private buf: Buffer;
+  private pos = 0;
   private samples = 0;
 
-  constructor(readonly format: ExpositionFormat) {}
+  /** @param sizeHint the expected size in bytes (the previous scrape's), to allocate once */
+  constructor(readonly format: ExpositionFormat, sizeHint = 1 << 16) {
+    this.buf = Buffer.allocUnsafe(Math.max(1 << 12, sizeHint));
+  }
 
   /** Samples written so far. */
   get sampleCount(): number {
@@ -71,20 +74,19 @@ export class ExpositionWriter {
   family(name: string, type: FamilyType, help: string): void {
     if (this.format === 'prometheus') {
       const escaped = help.replace(/\\/g, '\\\\').replace(/\n/g, '\\n');
-      this.buf += `# HELP ${name} ${escaped}\n# TYPE ${name} ${type === 'info' ? 'gauge' : type}\n`;
+      this.write(`# HELP ${name} ${escaped}\n# TYPE ${name} ${type === 'info' ? 'gauge' : type}\n`);
       return;
     }
     const escaped = help.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
     const familyName =
       type === 'counter' ? name.replace(/_total$/, '') : type === 'info' ? name.replace(/_info$/, '') : name;
-    this.buf += `# TYPE ${familyName} ${type}\n# HELP ${familyName} ${escaped}\n`;
+    this.write(`# TYPE ${familyName} ${type}\n# HELP ${familyName} ${escaped}\n`);
   }
 
   /** One sample: `labels` is the inside of the braces (`msgq="3",direction="sent"`), or '' for none. */
   sample(name: string, labels: string, value: number): void {
-    this.buf += labels === '' ? `${name} ${sampleValue(value)}\n` : `${name}{${labels}} ${sampleValue(value)}\n`;
+    this.write(labels === '' ? `${name} ${sampleValue(value)}\n` : `${name}{${labels}} ${sampleValue(value)}\n`);
     this.samples++;
-    if (this.buf.length > FLUSH_AT) this.flush();
   }
 
   /**
@@ -98,25 +100,27 @@ export class ExpositionWriter {
     let cumulative = 0;
     for (let b = 0; b < le.length; b++) {
       cumulative += counts[offset + b]!;
-      this.buf += `${prefix}${le[b]}"} ${cumulative}\n`;
+      this.write(`${prefix}${le[b]}"} ${cumulative}\n`);
     }
     cumulative += counts[offset + le.length]!;
-    this.buf += `${prefix}+Inf"} ${cumulative}\n`;
     const braced = labels === '' ? '' : `{${labels}}`;
-    this.buf += `${name}_sum${braced} ${sampleValue(sum)}\n${name}_count${braced} ${cumulative}\n`;
+    this.write(`${prefix}+Inf"} ${cumulative}\n${name}_sum${braced} ${sampleValue(sum)}\n${name}_count${braced} ${cumulative}\n`);
     this.samples += le.length + 3;
-    if (this.buf.length > FLUSH_AT) this.flush();
   }
 
-  /** The whole exposition, `# EOF` included for OpenMetrics. */
-  finish(): string {
-    if (this.format === 'openmetrics') this.buf += '# EOF\n';
-    this.flush();
-    return this.chunks.join('');
+  /** The whole exposition as UTF-8, `# EOF` included for OpenMetrics. */
+  finish(): Buffer {
+    if (this.format === 'openmetrics') this.write('# EOF\n');
+    return this.buf.subarray(0, this.pos);
   }
 
-  private flush(): void {
-    this.chunks.push(this.buf);
-    this.buf = '';
+  private write(text: string): void {
+    // A UTF-16 unit takes at most 3 UTF-8 bytes.
+    if (this.pos + text.length * 3 > this.buf.length) {
+      const grown = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.pos + text.length * 3));
+      this.buf.copy(grown, 0, 0, this.pos);
+      this.buf = grown;
+    }
+    this.pos += this.buf.write(text, this.pos);
   }
 }

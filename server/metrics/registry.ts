@@ -43,6 +43,8 @@ export class MetricsRegistry {
   private readonly collectors: readonly Collector[];
   private readonly sliceMs: number;
   private rm: RmSource | null = null;
+  /** The last exposition's size, to allocate the next one at once. */
+  private lastSize = 0;
 
   constructor(hyp: Hypervisor, opts: MetricsOptions) {
     this.sources = { hyp };
@@ -77,9 +79,9 @@ export class MetricsRegistry {
     this.rm = null;
   }
 
-  /** The whole exposition in one format (Prometheus text 0.0.4 or OpenMetrics 1.0.0). */
-  async render(format: ExpositionFormat = 'prometheus'): Promise<string> {
-    const w = new ExpositionWriter(format);
+  /** The whole exposition in one format (Prometheus text 0.0.4 or OpenMetrics 1.0.0), as UTF-8. */
+  async render(format: ExpositionFormat = 'prometheus'): Promise<Buffer> {
+    const w = new ExpositionWriter(format, this.lastSize + (this.lastSize >> 2));
     const scrape = new Scrape(this.sources);
     let sliceEnd = performance.now() + this.sliceMs;
     for (const collect of this.collectors) {
@@ -90,7 +92,9 @@ export class MetricsRegistry {
       }
     }
     writePromClient(w, await this.registry.getMetricsAsJSON());
-    return w.finish();
+    const text = w.finish();
+    this.lastSize = text.length;
+    return text;
   }
 }
 

@@ -52,7 +52,8 @@ function parseLabels(text: string): Record<string, string> {
 
 const parseValue = (s: string): number => (s === '+Inf' ? Infinity : s === '-Inf' ? -Infinity : Number(s));
 
-export function parseExposition(text: string, format: 'prometheus' | 'openmetrics'): Exposition {
+export function parseExposition(input: string | Uint8Array, format: 'prometheus' | 'openmetrics'): Exposition {
+  const text = typeof input === 'string' ? input : new TextDecoder('utf-8', { fatal: true }).decode(input);
   const families = new Map<string, Family>();
   const samples: Sample[] = [];
   const seen = new Set<string>();

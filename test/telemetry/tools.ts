@@ -18,7 +18,7 @@ export function have(t: TestContext, binary: string): boolean {
 }
 
 /** `promtool check metrics` on an exposition: its exit status and what it printed. */
-export function checkMetrics(text: string): { status: number | null; output: string } {
+export function checkMetrics(text: string | Uint8Array): { status: number | null; output: string } {
   const run = spawnSync(PROMTOOL, ['check', 'metrics'], { input: text, encoding: 'utf8' });
   return { status: run.status, output: `${run.stdout}${run.stderr}` };
 }
