@@ -47,7 +47,7 @@ export interface RmClientTelemetry {
   readonly durationCount: ArrayLike<number>;
 }
 
-/** Console bytes per VM as the RM moves them (spec §10.1). */
+/** Console bytes per VM as the RM moves them (spec §10.1; rm-source.ts). */
 export interface ConsoleTraffic {
   /** Bytes the VM wrote and the RM delivered towards its owner. */
   bytesOut(vmid: number): number;
@@ -55,7 +55,7 @@ export interface ConsoleTraffic {
   bytesIn(vmid: number): number;
 }
 
-/** The console streaming layer's readers per VM. */
+/** The console streaming layer's readers per VM (core/hlos/console-hub.ts ConsoleHub satisfies this). */
 export interface ConsoleReaders {
   /** Output bytes skipped by slow HTTP readers, summed over readers. */
   droppedBytes(vmid: number): number;
@@ -63,10 +63,12 @@ export interface ConsoleReaders {
   readers(vmid: number): number;
 }
 
-/** The event stream's publication counts. */
+/** The event stream's publication counts (server/events.ts EventHub satisfies this). */
 export interface EventTelemetry {
-  /** Events published, by event type (a closed set: the stream's types). */
-  typeCounts(): Iterable<readonly [type: string, count: number]>;
+  /** Every event type the stream publishes: a closed set, each with a series from the start. */
+  readonly types: readonly string[];
+  /** Events published so far, by type. */
+  readonly published: ReadonlyMap<string, number>;
 }
 
 /** Everything /metrics reads. The optional views may be set later, as the daemon brings the layers up. */

@@ -10,6 +10,8 @@ import { smc } from '../../core/hyp/call.js';
 import type { Doorbell } from '../../core/ipc/doorbell.js';
 import type { Msgqueue } from '../../core/ipc/msgqueue.js';
 import { VCPU_STATE_NAMES } from '../../core/vm/vcpu.js';
+import { EVENT_SOURCES } from '../../server/event-sources.js';
+import { EventHub } from '../../server/events.js';
 import { DEFAULT_METRICS_REMOVED, DEFAULT_METRICS_USED, METRIC_FAMILIES, VCPU_STATE } from '../../server/metrics/families.js';
 import { MetricsRegistry } from '../../server/metrics/registry.js';
 import { hypFixture, RAM_BASE, RAM_SIZE } from '../helpers/hyp-fixture.js';
@@ -210,4 +212,22 @@ test('rendering hands the event loop back between slices, so a big scrape never 
   running = false;
   assert.ok(ticks >= 10, `${ticks} turns of the event loop during the scrape`);
   assert.equal(samplesOf(parseExposition(text, 'prometheus'), 'gunyah_vm_info').length, 204);
+});
+
+test('events and console readers: one series per event type and per VM, equal to their owners\' counters', async () => {
+  const { hyp } = knownSequence();
+  const m = new MetricsRegistry(hyp, { version: '0.1.0', processMetrics: false });
+  const hub = new EventHub(EVENT_SOURCES);
+  const [first, second] = hub.types;
+  hub.publish(first!, {});
+  hub.publish(first!, {});
+  m.sources.events = hub;
+  m.sources.consoleReaders = { droppedBytes: (vmid) => (vmid === 128 ? 4096 : 0), readers: (vmid) => (vmid === 129 ? 2 : 0) };
+  const e = await scrape(m);
+  assert.deepEqual(samplesOf(e, 'gunyah_events_total').map((s) => s.labels['type']), hub.types);
+  assert.equal(valueOf(e, 'gunyah_events_total', { type: first! }), 2);
+  assert.equal(valueOf(e, 'gunyah_events_total', { type: second! }), 0);
+  assert.equal(valueOf(e, 'gunyah_console_dropped_bytes_total', { vmid: '128' }), 4096);
+  assert.equal(valueOf(e, 'gunyah_console_readers', { vmid: '129' }), 2);
+  assert.equal(valueOf(e, 'gunyah_console_readers', { vmid: '128' }), 0);
 });

@@ -15,7 +15,9 @@ export function daemonCollector(http: HttpStats, version: string) {
   return function* collect(w: ExpositionWriter, s: Scrape): Generator<void> {
     header(w, EVENTS);
     const events = s.sources.events;
-    if (events !== undefined) for (const [type, n] of events.typeCounts()) w.sample(EVENTS.name, `type="${labelValue(type)}"`, n);
+    if (events !== undefined) {
+      for (const type of events.types) w.sample(EVENTS.name, `type="${labelValue(type)}"`, events.published.get(type) ?? 0);
+    }
     yield;
     header(w, REQUESTS);
     for (const [labels, n] of http.requests) w.sample(REQUESTS.name, labels, n);
