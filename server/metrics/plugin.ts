@@ -46,6 +46,7 @@ const metricsRoute: FastifyPluginCallback<MetricsPluginOptions> = (app, { metric
 
   app.get('/metrics', {
     schema: {
+      operationId: 'getMetrics',
       summary: 'Prometheus metrics',
       description:
         'Every metric family of the telemetry catalogue, read from the emulator\'s counters when scraped: the ' +
