@@ -47,3 +47,9 @@ export const SYSFS_FEATURE_WORD: Partial<Record<HypFeature, string>> = {
   memextent: 'memextent',
   trace_ctrl: 'trace',
 };
+
+/**
+ * The features whose words the seed's driver actually printed in the sysfs `features` node (v1-v4, spec §11): bit 0
+ * then bit 2, each when flags0 reports it. The other SYSFS_FEATURE_WORD entries were documented, never emitted.
+ */
+export const SYSFS_PRINTED_FEATURES: readonly HypFeature[] = ['partition_cspace', 'msgqueue'];

@@ -6,6 +6,9 @@ export const OBJECT_TYPES = [
 ] as const;
 export type ObjectType = (typeof OBJECT_TYPES)[number];
 
+/** spec §1.4 names the thread object "vCPU"; every other type keeps its own name (as REST and sysfs print it). */
+export const objectTypeName = (type: ObjectType): string => (type === 'thread' ? 'vcpu' : type);
+
 /** Object lifecycle (spec §1.4): `*_configure` only in INIT; object_activate INIT -> ACTIVE. */
 export const OBJECT_STATE = { NONE: 0, INIT: 1, ACTIVE: 2, FAILED: 3, DESTROYING: 4 } as const;
 export type ObjectState = (typeof OBJECT_STATE)[keyof typeof OBJECT_STATE];
