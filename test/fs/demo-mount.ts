@@ -12,6 +12,8 @@ export interface DemoMount {
   readonly dir: string;
   readonly cleanedStale: boolean;
   readonly child: ChildProcess;
+  /** The fixture's exit code (null when killed by a signal), once it exits. */
+  readonly exited: Promise<number | null>;
   /** What the fixture wrote on stderr so far. */
   stderr(): string;
   /** Sends one stdin command (`add NAME`, `del NAME`) and waits for its `ok`; `crash` and `exit` get no answer. */
@@ -46,6 +48,7 @@ export function startDemoMount(dir: string): Promise<DemoMount> {
           dir: ready[1]!,
           cleanedStale: ready[2] === 'true',
           child,
+          exited,
           stderr: () => stderr,
           send(command) {
             child.stdin!.write(`${command}\n`);

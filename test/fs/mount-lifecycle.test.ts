@@ -93,9 +93,8 @@ describe('with FUSE', () => {
   test('an uncaught exception unmounts before the process dies', async (t) => {
     if (!requireFuse(t)) return;
     const crashing = await startDemoMount(join(base, 'crash', 'hypervisor'));
-    const exited = new Promise<number | null>((done) => crashing.child.once('exit', done));
     await crashing.send('crash');
-    assert.equal(await exited, 1);
+    assert.equal(await crashing.exited, 1);
     assert.match(crashing.stderr(), /Error: crash requested on stdin/);
     assert.equal(await isMounted(crashing.dir), false);
   });
@@ -105,7 +104,8 @@ describe('with FUSE', () => {
     const result = await mountSysfs(dir({ type: file(() => 'gunyah\n') }), join(base, 'a', 'b', 'hypervisor'));
     assert.ok(result.ok, JSON.stringify(result));
     const { mount } = result;
-    // Read only through a child process: this thread serves the mount.
+    // Read only through a child process, and never start one with its cwd inside the mount: spawn waits for the
+    // child's exec, and the child's chdir waits for this thread, which serves the mount.
     const read = await new Promise<string>((done) => execFile('cat', [join(mount.dir, 'type')], (_e, out) => done(out)));
     assert.equal(read, 'gunyah\n');
     await mount.unmount();
@@ -117,9 +117,8 @@ describe('with FUSE', () => {
   test('process.exit() from anywhere still unmounts (synchronously, in the exit handler)', async (t) => {
     if (!requireFuse(t)) return;
     const leaving = await startDemoMount(join(base, 'exit', 'hypervisor'));
-    const exited = new Promise<number | null>((done) => leaving.child.once('exit', done));
     await leaving.send('exit');
-    assert.equal(await exited, 0);
+    assert.equal(await leaving.exited, 0);
     assert.equal(await isMounted(leaving.dir), false);
   });
 });
