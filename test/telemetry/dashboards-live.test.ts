@@ -1,6 +1,6 @@
 // The dashboards and alert rules against the real thing: a booted device running the default topology (svm1
 // console-echo, svm2 traffic) exposes GET /metrics, a real Prometheus scrapes it (OpenMetrics) every second, and
-// every panel, variable and alert expression of grafana/ returns at least one series.
+// every panel, variable and alert expression of grafana/ returns at least one series; promtool accepts the text.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -18,7 +18,7 @@ import { EVENT_SOURCES } from '../../server/event-sources.js';
 import { EventHub } from '../../server/events.js';
 import { metricsPlugin } from '../../server/metrics/plugin.js';
 import { MetricsRegistry } from '../../server/metrics/registry.js';
-import { have, PROMETHEUS } from './tools.js';
+import { checkMetrics, have, PROMETHEUS, PROMTOOL } from './tools.js';
 
 async function freePort(): Promise<number> {
   const server = createServer();
@@ -38,7 +38,7 @@ async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, tim
   }
 }
 
-test('every dashboard panel, variable and alert expression returns data from a running device', async (t) => {
+test('every dashboard panel, variable and alert expression returns data from a running device, and promtool passes', async (t) => {
   if (!have(t, PROMETHEUS)) return;
   const device = bootDevice({ seed: 5 });
   const consoles = new ConsoleHub(device.hlos.rm, device.hlos.vms, { rmEvents: device.system.rm.events });
@@ -93,4 +93,10 @@ test('every dashboard panel, variable and alert expression returns data from a r
     else if (answer.data?.result.length === 0) failures.push(`${q.where}: no data\n    ${q.expr}`);
   }
   assert.deepEqual(failures, []);
+
+  // The same exposition in the text format passes promtool.
+  if (!have(t, PROMTOOL)) return;
+  const text = await (await fetch(`http://127.0.0.1:${(app.server.address() as AddressInfo).port}/metrics`)).text();
+  const lint = checkMetrics(text);
+  assert.equal(lint.status, 0, lint.output);
 });
