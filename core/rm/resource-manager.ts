@@ -24,6 +24,7 @@ import { RpcEndpoint } from './rpc-endpoint.js';
 import { RmStats } from './rm-stats.js';
 import { RmVm, type ConsoleEnd } from './rm-vm.js';
 import { SERVICES } from './services/index.js';
+import { destroyVdevices } from './vdevices.js';
 import { VirqAllocator } from './virq-allocator.js';
 import { VmidPool } from './vmid-pool.js';
 import { stateChangeValid } from './vm-state.js';
@@ -167,10 +168,14 @@ export class ResourceManager {
 
   /**
    * Tear a VM's hypervisor side down: the parcels it accepted go back to their owners (R-MGNT reset stage
-   * RELEASE_MEMPARCELS), then its link, its vCPUs (killed first) and its objects.
+   * RELEASE_MEMPARCELS), then its vdevices (DESTROY_VDEVICES), its link, its vCPUs (killed first), its objects.
    */
   unbuild(rvm: RmVm): void {
     for (const parcel of [...this.parcels.all()]) if (parcel.accepted.has(rvm.vmid)) this.parcels.release(parcel, rvm.vmid);
+    if (rvm.vdevices !== null) {
+      destroyVdevices(this.gi, rvm.vdevices);
+      rvm.vdevices = null;
+    }
     const link = rvm.link;
     if (rvm.endpoint !== null) {
       this.freePages.push(rvm.endpoint.port.bufferIpa);

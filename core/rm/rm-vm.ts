@@ -4,6 +4,7 @@ import { OS_STATUS, VM_STATUS, type OsStatus, type VmStatus } from '../abi/rm.js
 import type { Vm } from '../vm/vm.js';
 import type { RmLink } from './link.js';
 import type { RpcEndpoint } from './rpc-endpoint.js';
+import type { Vdevices } from './vdevices.js';
 import type { VirqAllocator } from './virq-allocator.js';
 
 /** The two ends of a VM's console (spec §10.1): the VM itself and its owner. */
@@ -58,6 +59,8 @@ export class RmVm {
   virqs: VirqAllocator | null = null;
   link: RmLink | null = null;
   endpoint: RpcEndpoint | null = null;
+  /** The message-queue and doorbell pairs with its owner, made at VM_INIT. */
+  vdevices: Vdevices | null = null;
   readonly console = new RmConsole();
   image: ImageConfig | null = null;
   /** Name of the image the loader started (from its header), for listings. */

@@ -1,6 +1,7 @@
-// VM_GET_HYP_RESOURCES (spec §9.6, R-RES): the hypervisor objects a VM's manager uses, each with a capid in the
+// VM_GET_HYP_RESOURCES (spec §9.6, R-RES): the hypervisor objects a VM uses, each with a capid in the
 // *requester's* cspace. The owner of a VM gets its vCPUs (type VIRTUAL_CPU, label = vCPU index) for proxy
-// scheduling; the RM copies the caps into the owner's cspace on the first request and hands the same ones after.
+// scheduling, copied into its cspace on the first request and the same ones after, and its ends of the VM's
+// vdevices; the VM asking about itself gets its own ends of them.
 import { allRights } from '../../abi/objects.js';
 import { HYP_RESOURCE_TYPE, RM_ERROR, RM_MSG } from '../../abi/rm.js';
 import { VMID } from '../../abi/vmid.js';
@@ -45,6 +46,7 @@ function getHypResources({ rm, client, payload }: RpcRequest): ServiceResult {
     if (caps instanceof RmHypercallError) return RM_ERROR.NORESOURCE;
     caps.forEach((capid, index) => entries.push(entry(HYP_RESOURCE_TYPE.VIRTUAL_CPU, rvm.vmid, index, capid)));
   }
+  entries.push(...(rvm.vdevices?.resources.get(client.vmid) ?? []));
   return VmGetHypResourcesReply.encode({ entries }) as Uint8Array;
 }
 

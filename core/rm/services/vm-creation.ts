@@ -7,6 +7,8 @@ import type { Parcel } from '../../mem/parcels.js';
 import { isRmError, VmConfigImageRequest, VmidRequest } from '../messages.js';
 import type { ResourceManager, RpcRequest, Service, ServiceResult } from '../resource-manager.js';
 import type { RmVm } from '../rm-vm.js';
+import { RmHypercallError } from '../guest-interface.js';
+import { createVdevices } from '../vdevices.js';
 import { stateChangeValid } from '../vm-state.js';
 import { parcelIpa, readParcel } from './memparcel.js';
 
@@ -68,7 +70,8 @@ function acceptLent(rm: ResourceManager, rvm: RmVm): boolean {
 
 /**
  * HLOS only, owner only (DENIED); INIT only (VM_STATE). The image's header gives the vCPU count; the VM is built
- * with them and its RM link, the parcels lent to it are mapped, and the loader starts preparing the guest. An
+ * with them, its RM link and its vdevices with the owner, the parcels lent to it are mapped, and the loader
+ * prepares the guest. An
  * image the loader refuses fails the way the real RM fails an image it cannot parse (its devicetree): INIT_FAILED
  * and RM_ERROR_MEM_INVALID (R-MGNT vm_creation_init). A VM the hypervisor cannot build is NORESOURCE. Success:
  * READY, with vCPU 0's entry at the loader's entry or else the start of the image (R-MGNT entry_offset).
@@ -93,6 +96,10 @@ function init({ rm, client, payload }: RpcRequest): ServiceResult {
   const vcpus = rm.imageLoader.vcpus(image);
   if (typeof vcpus !== 'number') return fail(RM_ERROR.MEM_INVALID);
   if (rm.build(rvm, { vcpus }) !== null) return fail(RM_ERROR.NORESOURCE);
+  const owner = rm.lookup(rvm.owner)!;
+  const vdevices = createVdevices(rm.gi, rm.caps, rvm, owner);
+  if (vdevices instanceof RmHypercallError) return fail(RM_ERROR.NORESOURCE);
+  rvm.vdevices = vdevices;
   if (!acceptLent(rm, rvm)) return fail(RM_ERROR.MEM_INVALID);
   const imageIpa = parcelIpa(parcel, parcel.accepted.get(rvm.vmid)!, offset);
   const loaded = rm.imageLoader.load(rvm.vm!, image, imageIpa);
