@@ -25,8 +25,8 @@ import { VmAgent } from './vm-agent.js';
 export const JSON_BODY_LIMIT = 64 * 1024;
 
 export interface AppOptions extends AccessOptions {
-  /** Fastify's logger: false (default) or pino options. The Authorization header is always redacted. */
-  logger?: boolean | LoggerOptions;
+  /** Fastify's logger: false (default) or pino options and a destination. The Authorization header is always redacted. */
+  logger?: boolean | (LoggerOptions & { stream?: { write(line: string): void } });
   /** Events kept for Last-Event-ID resumption. */
   eventHistory?: number;
   /** Milliseconds between keep-alive comments on idle event streams. */
@@ -35,9 +35,9 @@ export interface AppOptions extends AccessOptions {
 
 const REDACT = ['req.headers.authorization', 'headers.authorization'];
 
-function loggerOptions(logger: AppOptions['logger']): boolean | LoggerOptions {
+function loggerOptions(logger: AppOptions['logger']): AppOptions['logger'] {
   if (logger === undefined || logger === false) return false;
-  const base: LoggerOptions = logger === true ? {} : logger;
+  const base = logger === true ? {} : logger;
   const redact = Array.isArray(base.redact) ? base.redact : (base.redact?.paths ?? []);
   return { ...base, redact: [...REDACT, ...redact] };
 }

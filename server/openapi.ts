@@ -1,21 +1,27 @@
-// The OpenAPI document, generated from the route schemas of an app built on an empty hypervisor (the document
-// depends on no runtime state). `npm run openapi` writes it to openapi/openapi.json, where it is committed and
-// reviewed like code; a test fails when the committed copy is stale.
+// The OpenAPI document, generated from the route schemas of an app built on a freshly booted device with every
+// service the daemon serves, so every route registers (the document depends on no runtime state). `npm run
+// openapi` writes it to openapi/openapi.json, where it is committed and reviewed like code; a test fails when the
+// committed copy is stale.
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { Hypervisor } from '../core/hyp/hypervisor.js';
+import { ConsoleHub } from '../core/hlos/console-hub.js';
+import { bootDevice } from '../core/hlos/device.js';
 import { buildApp } from './app.js';
 
 export const OPENAPI_FILE = fileURLToPath(new URL('../../openapi/openapi.json', import.meta.url));
 export const REGENERATE_COMMAND = 'npm run openapi';
 
 export async function generateOpenApi(): Promise<Record<string, unknown>> {
-  const app = await buildApp({ hyp: new Hypervisor() }, { rateLimit: false });
+  const device = bootDevice();
+  const consoles = new ConsoleHub(device.hlos.rm, device.hlos.vms, { rmEvents: device.system.rm.events });
+  const app = await buildApp({ hyp: device.hyp, hlos: device.hlos, consoles }, { rateLimit: false });
   try {
     await app.ready();
     return JSON.parse(JSON.stringify(app.swagger())) as Record<string, unknown>;
   } finally {
     await app.close();
+    consoles.close();
+    device.close();
   }
 }
 

@@ -11,8 +11,9 @@ export interface ImageContext<P> {
   readonly params: P;
   /** The VM's RM link (spec §4.5). */
   readonly link: RmLinkInfo;
-  /** Where the image starts in the VM's memory, and its size: page 0 holds the header, the rest is the image's. */
+  /** Where the image starts in the VM's memory: page 0 holds the header, the pages after it are the image's. */
   readonly imageIpa: number;
+  /** Bytes of the image the loader was given (at least the pages the images use). */
   readonly imageSize: number;
 }
 

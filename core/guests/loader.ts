@@ -18,16 +18,9 @@ export const BUILT_IN_IMAGES: ReadonlyMap<string, ImageDefinition<any>> = new Ma
   [idleImage, consoleEchoImage, msgqEchoImage, doorbellPingImage, trafficImage].map((d) => [d.name, d]),
 );
 
-/** Where a VM's image lies in its own memory (the RM knows: the parcel VM_CONFIG_IMAGE named, as mapped). */
-export interface ImagePlacement {
-  readonly imageIpa: number;
-  readonly imageSize: number;
-}
-
 export interface LoaderEnvironment {
   /** The VM's RM link (spec §4.5), as its devicetree declares it. */
   linkOf(vmid: number): RmLinkInfo | null;
-  placementOf(vmid: number): ImagePlacement | null;
 }
 
 /** Why the loader refused an image, for logs and tests: the last refusal per VMID. */
@@ -42,6 +35,7 @@ export function createImageLoader(
     refusals.set(vmid, reason);
     return { ok: false, reason };
   };
+  // The RM hands over the image's first bytes (IMAGE_BYTES_MAX at most): the header and entry point lie there.
   const header = (image: Uint8Array): ImageHeader | ImageHeaderError => decodeImageHeader(image, image.length);
 
   return {
@@ -50,10 +44,8 @@ export function createImageLoader(
       const h = header(image);
       return isImageHeaderError(h) ? { reason: h.detail } : h.vcpus;
     },
-    load(vm: Vm, image: Uint8Array): ImageLoadResult {
-      const placement = env.placementOf(vm.vmid);
-      if (placement === null) return refuse(vm.vmid, 'the image is not mapped in the VM');
-      const h = decodeImageHeader(image, placement.imageSize);
+    load(vm: Vm, image: Uint8Array, imageIpa: number): ImageLoadResult {
+      const h = header(image);
       if (isImageHeaderError(h)) return refuse(vm.vmid, `bad image header: ${h.detail}`);
       const def = images.get(h.name);
       if (def === undefined) return refuse(vm.vmid, `unknown image "${h.name}" (built in: ${[...images.keys()].join(', ')})`);
@@ -65,8 +57,8 @@ export function createImageLoader(
       if (link === null) return refuse(vm.vmid, 'the VM has no RM link');
       vm.vic.setEdgeTriggered(link.txVirq, true);
       vm.vic.setEdgeTriggered(link.rxVirq, true);
-      const entry = placement.imageIpa + h.entryOffset;
-      vm.programs.set(entry, def.program({ header: h, params, link, ...placement }));
+      const entry = imageIpa + h.entryOffset;
+      vm.programs.set(entry, def.program({ header: h, params, link, imageIpa, imageSize: image.length }));
       refusals.delete(vm.vmid);
       return { ok: true, entry: BigInt(entry), name: h.name };
     },

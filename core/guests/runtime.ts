@@ -9,6 +9,8 @@ export type InterruptHandler = () => void;
 
 export class GuestRuntime {
   private readonly handlers = new Map<number, InterruptHandler>();
+  /** Lines taken while nobody handled them: left active (not ended), which masks them, as on a GIC. */
+  private readonly parked = new Set<number>();
   private sleeper: (() => void) | null = null;
   /** Interrupts taken (the loop's own statistics). */
   interrupts = 0;
@@ -21,9 +23,10 @@ export class GuestRuntime {
     });
   }
 
-  /** Route a vIRQ to `handler` (replacing any earlier one). */
+  /** Route a vIRQ to `handler` (replacing any earlier one); a line parked unhandled is ended, so it fires again. */
   on(virq: number, handler: InterruptHandler): void {
     this.handlers.set(virq, handler);
+    if (this.parked.delete(virq)) this.cpu.eoi(virq);
   }
 
   /** Sleep on the virtual timer (one sleep at a time: the main flow is sequential). */
@@ -54,7 +57,10 @@ export class GuestRuntime {
       const virq = await this.cpu.wfi();
       this.interrupts++;
       const handler = this.handlers.get(virq);
-      if (handler === undefined) continue; // never ended: a line nobody handles stays active, i.e. masked (GIC)
+      if (handler === undefined) {
+        this.parked.add(virq);
+        continue;
+      }
       handler();
       this.cpu.eoi(virq);
     }

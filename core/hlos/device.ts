@@ -2,10 +2,8 @@
 // (VMID 3) with its RM driver. What the daemon and the end-to-end tests start from; the VMs are created after,
 // through the HLOS, over RM RPC.
 import { Hypervisor } from '../hyp/hypervisor.js';
-import { createImageLoader, type ImagePlacement } from '../guests/loader.js';
+import { createImageLoader } from '../guests/loader.js';
 import { bootSystem, type BootedSystem } from '../rm/boot.js';
-import type { ResourceManager } from '../rm/resource-manager.js';
-import { parcelIpa } from '../rm/services/memparcel.js';
 import { Hlos } from './hlos.js';
 
 export interface DeviceOptions {
@@ -24,24 +22,11 @@ export interface Device {
   close(): void;
 }
 
-/**
- * Where VM_CONFIG_IMAGE put a VM's image, as mapped in the VM: the loader needs it to register the program at
- * the image's entry point. (Read from the RM's records until the RM hands it to the loader itself.)
- */
-function placementOf(rm: ResourceManager, vmid: number): ImagePlacement | null {
-  const image = rm.lookup(vmid)?.image;
-  if (!image) return null;
-  const parcel = rm.parcels.get(image.handle);
-  const ipas = parcel?.accepted.get(vmid);
-  if (parcel === undefined || ipas === undefined) return null;
-  return { imageIpa: parcelIpa(parcel, ipas, Number(image.imageOffset)), imageSize: Number(image.imageSize) };
-}
-
 export function bootDevice(opts: DeviceOptions = {}): Device {
   const hyp = new Hypervisor({ seed: opts.seed });
   const system = bootSystem(hyp);
   const rm = system.rm;
-  const loader = createImageLoader({ linkOf: (vmid) => rm.linkOf(vmid), placementOf: (vmid) => placementOf(rm, vmid) });
+  const loader = createImageLoader({ linkOf: (vmid) => rm.linkOf(vmid) });
   rm.setImageLoader(loader);
   const hlos = new Hlos(system, { timeoutMs: opts.timeoutMs });
   return {

@@ -1,5 +1,5 @@
-// `console-echo`: opens its console (VM_CONSOLE_OPEN vmid 0, spec §10.1), prints a banner and a prompt, then
-// echoes each line typed into it. Input arrives as VM_CONSOLE_CHARS notifications from its owner (vmid 0 = the
+// `console-echo`: opens its console (VM_CONSOLE_OPEN vmid 0, spec §10.1), prints a banner and a prompt, reports
+// os_status RUN, then echoes each line typed into it. Input arrives as VM_CONSOLE_CHARS notifications from its owner (vmid 0 = the
 // owner wrote); a line ends at CR, LF or CR LF.
 import { VMID } from '../../abi/vmid.js';
 import { readParams, type ImageDefinition, type NoParams } from '../image-types.js';
@@ -47,7 +47,6 @@ class LineReader {
 }
 
 async function serve(g: Guest, input: LineReader): Promise<void> {
-  await g.print(PROMPT);
   for (;;) {
     const line = await input.next();
     await g.print(`${line}\r\n${PROMPT}`);
@@ -65,7 +64,7 @@ export const consoleEchoImage: ImageDefinition<NoParams> = {
         g.rm.on('VM_CONSOLE_CHARS', (n) => {
           if (n.vmid === VMID.SELF) input.push(n.bytes);
         });
-        await g.print(banner(g.vmid));
+        await g.print(banner(g.vmid) + PROMPT); // before RUN: a VM reported running shows its prompt
       },
       serve: (g) => serve(g, input),
     });

@@ -13,45 +13,65 @@ const RETRY_NS = 5_000_000;
 
 type Params = { backlog: number };
 
-async function serve(g: Guest, p: Params): Promise<void> {
-  const rx = resourceOf(g, HYP_RESOURCE_TYPE.MSG_QUEUE_RECV);
-  const tx = resourceOf(g, HYP_RESOURCE_TYPE.MSG_QUEUE_SEND);
-  if (rx === undefined || tx === undefined) {
-    await g.print('msgq-echo: no message queue pair was given to this VM; idle\r\n');
-    return new Promise<void>(() => {});
-  }
-  const ipa = g.scratchIpa;
-  const backlog: Uint8Array[] = [];
-  let dropped = 0;
-  const flush = (): void => {
-    while (backlog.length > 0) {
-      const msg = backlog[0]!;
-      g.cpu.mem.write(ipa, msg, 0, msg.length);
-      const r = g.cpu.hvc('msgqueue_send', [tx.capid, msg.length, ipa, 1]);
-      if (r.err === GH_ERROR.MSGQUEUE_FULL) return;
-      backlog.shift();
+/** The echo of one VM: set up before it reports RUN, so no message finds it without a handler. */
+class Echo {
+  private readonly backlog: Uint8Array[] = [];
+  private dropped = 0;
+  private active = false;
+
+  constructor(private readonly g: Guest, private readonly p: Params) {}
+
+  async setup(): Promise<void> {
+    const g = this.g;
+    const rx = resourceOf(g, HYP_RESOURCE_TYPE.MSG_QUEUE_RECV);
+    const tx = resourceOf(g, HYP_RESOURCE_TYPE.MSG_QUEUE_SEND);
+    if (rx === undefined || tx === undefined) {
+      await g.print('msgq-echo: no message queue pair was given to this VM; idle\r\n');
+      return;
     }
-  };
-  const receiveAll = (): void => {
+    const receiveAll = () => this.receiveAll(rx.capid, tx.capid);
+    g.rt.on(rx.virq, receiveAll);
+    receiveAll(); // messages that arrived before the handler
+    this.active = true;
+    this.flushLater = () => this.flush(tx.capid);
+  }
+
+  /** Retry the backlog while the reply queue stays full. */
+  async serve(): Promise<void> {
+    if (!this.active) return new Promise<void>(() => {});
     for (;;) {
-      const r = g.cpu.hvc('msgqueue_receive', [rx.capid, ipa, MAX_MESSAGE]);
+      await this.g.rt.sleep(RETRY_NS);
+      this.flushLater();
+    }
+  }
+
+  private flushLater: () => void = () => {};
+
+  private flush(tx: bigint): void {
+    const { cpu, scratchIpa: ipa } = this.g;
+    while (this.backlog.length > 0) {
+      const msg = this.backlog[0]!;
+      cpu.mem.write(ipa, msg, 0, msg.length);
+      if (cpu.hvc('msgqueue_send', [tx, msg.length, ipa, 1]).err === GH_ERROR.MSGQUEUE_FULL) return;
+      this.backlog.shift();
+    }
+  }
+
+  private receiveAll(rx: bigint, tx: bigint): void {
+    const { cpu, scratchIpa: ipa } = this.g;
+    for (;;) {
+      const r = cpu.hvc('msgqueue_receive', [rx, ipa, MAX_MESSAGE]);
       if (r.err !== GH_ERROR.OK) {
-        if (r.err !== GH_ERROR.MSGQUEUE_EMPTY) void g.print(`msgq-echo: receive failed: ${ghErrorName(r.err)}\r\n`);
+        if (r.err !== GH_ERROR.MSGQUEUE_EMPTY) void this.g.print(`msgq-echo: receive failed: ${ghErrorName(r.err)}\r\n`);
         return;
       }
-      const msg = g.cpu.mem.readBytes(ipa, Number(r.x[1]));
+      const msg = cpu.mem.readBytes(ipa, Number(r.x[1]));
       if (typeof msg === 'number') return;
-      if (backlog.length < p.backlog) backlog.push(msg);
-      else if (dropped++ === 0) void g.print(`msgq-echo: backlog of ${p.backlog} full, dropping\r\n`);
-      flush();
+      if (this.backlog.length < this.p.backlog) this.backlog.push(msg);
+      else if (this.dropped++ === 0) void this.g.print(`msgq-echo: backlog of ${this.p.backlog} full, dropping\r\n`);
+      this.flush(tx);
       if (r.x[2] === 0n) return;
     }
-  };
-  g.rt.on(rx.virq, receiveAll);
-  receiveAll(); // messages that arrived before the handler
-  for (;;) {
-    await g.rt.sleep(RETRY_NS);
-    flush();
   }
 }
 
@@ -59,5 +79,11 @@ export const msgqEchoImage: ImageDefinition<Params> = {
   name: 'msgq-echo',
   description: 'sends back every message received on its message-queue pair',
   params: (raw) => readParams<Params>(raw, { backlog: { default: 64, min: 1, max: 4096 } }),
-  program: (ctx) => (cpu) => runImage(cpu, ctx, { serve: (g) => serve(g, ctx.params) }),
+  program: (ctx) => (cpu) => {
+    let echo: Echo | null = null;
+    return runImage(cpu, ctx, {
+      setup: (g) => (echo = new Echo(g, ctx.params)).setup(),
+      serve: () => echo!.serve(),
+    });
+  },
 };
