@@ -66,7 +66,6 @@ const collect = (): void => (globalThis as { gc?: () => void }).gc?.();
 
 /** Runs `work` while a setImmediate ticker measures the longest gap between two turns of the event loop. */
 async function withStallMeter<T>(work: () => Promise<T>): Promise<{ result: T; ms: number; stallMs: number }> {
-  collect();
   let last = performance.now();
   let stall = 0;
   let running = true;
@@ -129,6 +128,7 @@ async function scrapeBench(n: number, lines: string[]): Promise<void> {
   let cpuMicros = 0;
   let text: Buffer = Buffer.alloc(0);
   for (let i = 0; i < SCRAPES; i++) {
+    collect();
     const cpu = process.cpuUsage();
     const r = await withStallMeter(() => metrics.render());
     const used = process.cpuUsage(cpu);
@@ -140,6 +140,7 @@ async function scrapeBench(n: number, lines: string[]): Promise<void> {
   const samples = text.toString().split('\n').filter((l) => l !== '' && !l.startsWith('#')).length;
   const median = percentile(times, 50);
   // The noise floor: the same ticker over an idle stretch as long as the scrapes (other processes, timers).
+  collect();
   const idle = await withStallMeter(() => new Promise((resolve) => setTimeout(resolve, Math.max(20, median * SCRAPES))));
   const best = Math.min(...times);
   lines.push(report(`${n} VMs: render /metrics, best of ${SCRAPES}`, `${best.toFixed(1)} ms`,
