@@ -2,12 +2,12 @@
 // read first, then the RM's record (VMs other VMs allocated), then the hypervisor's (VMs built without the RM), so
 // each node reads from the layer that owns the fact. `control` starts, stops and resets a VM the HLOS manages,
 // through its VM manager over RM RPC (spec §9.7), as a REST call would.
+import { OS_STATUS, VM_STATUS } from '../../core/abi/rm.js';
 import type { Device } from '../../core/hlos/device.js';
 import type { VmType } from '../../core/hlos/hlos.js';
 import { osStatusName, statusName, VmError, type VmRecord } from '../../core/hlos/vm-manager.js';
-import { OS_STATUS, VM_STATUS } from '../../core/abi/rm.js';
 import type { Vm } from '../../core/vm/vm.js';
-import { dir, dynamicDir, rwFile, value, type DirNode, type FsError, invalid, type Node } from '../tree.js';
+import { dir, dynamicDir, invalid, rwFile, value, type DirNode, type FsError, type Node } from '../tree.js';
 import { capabilitiesDir } from './capabilities.js';
 import { decimalName, hex64, written } from './format.js';
 import { vcpusDir } from './vcpus.js';
@@ -62,10 +62,10 @@ function vmids(dev: SysfsDevice): number[] {
 const CONTROL_OPS = ['start', 'stop', 'reset'] as const;
 type ControlOp = (typeof CONTROL_OPS)[number];
 
-/** The last operation written to a VM's control node, keyed by the HLOS's record (a new VM starts with none). */
-const lastOps = new WeakMap<VmRecord, { op: ControlOp; outcome: string }>();
+/** The last operation written to each VM's control node, keyed by the HLOS's record (a new VM starts with none). */
+type LastOps = WeakMap<VmRecord, { op: ControlOp; outcome: string }>;
 
-function controlNode(dev: SysfsDevice, vmid: number): Node {
+function controlNode(dev: SysfsDevice, vmid: number, lastOps: LastOps): Node {
   const run: Record<ControlOp, () => Promise<unknown>> = {
     start: () => dev.hlos.startVm(vmid),
     stop: () => dev.hlos.stopVm(vmid),
@@ -97,7 +97,7 @@ function controlNode(dev: SysfsDevice, vmid: number): Node {
 
 // ---- the VM directory
 
-function vmDir(dev: SysfsDevice, vmid: number): DirNode {
+function vmDir(dev: SysfsDevice, vmid: number, lastOps: LastOps): DirNode {
   const facts = (): VmFacts => {
     const f = vmFacts(dev, vmid);
     // Read through a handle or cache entry that outlived the VM: an I/O error naming why.
@@ -119,16 +119,17 @@ function vmDir(dev: SysfsDevice, vmid: number): DirNode {
     capabilities: capabilitiesDir(dev.hyp, vmOf),
   };
   // Only the VMs the HLOS manages can be started and stopped by it (not the RM, not itself).
-  if (dev.hlos.vms.get(vmid) !== undefined) children.control = controlNode(dev, vmid);
+  if (dev.hlos.vms.get(vmid) !== undefined) children.control = controlNode(dev, vmid, lastOps);
   return dir(children);
 }
 
 export function vmsDir(dev: SysfsDevice): DirNode {
+  const lastOps: LastOps = new WeakMap();
   return dynamicDir(
     () => vmids(dev),
     (name) => {
       const vmid = decimalName(name);
-      return vmid === undefined || vmFacts(dev, vmid) === undefined ? undefined : vmDir(dev, vmid);
+      return vmid === undefined || vmFacts(dev, vmid) === undefined ? undefined : vmDir(dev, vmid, lastOps);
     },
   );
 }
