@@ -179,6 +179,13 @@ export class ConsoleReader {
     return this.done;
   }
 
+  /** The next event would be the end: the console ended and this reader has nothing left before it. */
+  get atEnd(): boolean {
+    const { overwritten, cleared } = this.lost;
+    const nothingLost = overwritten === 0 && cleared === 0 && this.lost['not-buffered'] === 0;
+    return this.ending !== null && nothingLost && this.offset >= Math.min(this.cons.ring.end, this.ending.offset);
+  }
+
   /**
    * The next event: a loss first if bytes were skipped, then up to `max` bytes of data, then the end; null when
    * there is nothing now (`onReadable` is called when there is). After the end the reader is closed.

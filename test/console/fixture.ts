@@ -60,16 +60,12 @@ export function consoleSystem(hubOpts: Omit<ConsoleHubOptions, 'rmEvents'> & { r
   const hub = new ConsoleHub(calls, vms, { ...hubOpts, rmEvents: hubOpts.rmEvents === false ? undefined : sys.rm.events });
   const guests = new Map<number, TestGuest>();
 
-  // The image starts at the base of the VM's parcel, which the VM sees at the same IPAs as the HLOS (vm-manager.ts).
   const loader: ImageLoader = {
     vcpus: () => 1,
-    load(vm: Vm, image: Uint8Array) {
-      const rec = vms.get(vm.vmid);
-      if (rec?.memory == null) return { ok: false, reason: 'the VM has no parcel' };
+    load(vm: Vm, image: Uint8Array, imageIpa: number) {
       const header = decodeImageHeader(image, image.length);
       if (isImageHeaderError(header)) return { ok: false, reason: header.detail };
       const link = sys.rm.linkOf(vm.vmid)!;
-      const imageIpa = rec.memory.base;
       const entry = imageIpa + PAGE_SIZE * 2;
       if (header.name === TEST_IMAGE) {
         vm.programs.set(entry, testGuestProgram(vm.vmid, link, imageIpa + RM_BUFFER_PAGE * PAGE_SIZE, guests));
