@@ -3,9 +3,9 @@
 // its link interrupts in the devicetree (spec §4.5, §12: edge rising), and is handled like a GIC handler would:
 // acknowledge the line, run the handler, end of interrupt.
 //
-// Wake-ups run as microtasks, so an RPC round trip between two VMs costs no timer turn; a drain loops instead of
-// recursing, and after BURST_LIMIT microtask wake-ups in a row the next one waits for a macrotask (setImmediate),
-// so two VMs ping-ponging forever never starve the Node event loop.
+// Wake-ups run as microtasks, so an RPC round trip between two VMs costs no timer turn; a line raised while
+// handlers run schedules the next wake-up instead of recursing, and after BURST_LIMIT microtask wake-ups in a row
+// the next one waits for a macrotask (setImmediate), so two VMs ping-ponging forever never starve the event loop.
 //
 // The router chains itself in front of any `vic.onPending` hook set before it. A VM runtime that acknowledges
 // interrupts itself (vic.acknowledge) hands the lines it does not own to `deliver(virq)`.
@@ -35,10 +35,16 @@ function wake(fn: () => void): void {
 
 export type VirqHandler = () => void;
 
+interface Line {
+  readonly virq: number;
+  readonly handler: VirqHandler;
+}
+
 const routers = new WeakMap<Vic, VirqRouter>();
 
 export class VirqRouter {
-  private readonly handlers = new Map<number, VirqHandler>();
+  /** Claimed lines, in an array: a drain scans them (the vIC does not say which line became pending). */
+  private lines: Line[] = [];
   private scheduled = false;
   /** Handlers that threw: the exception is kept here rather than thrown out of an interrupt. */
   handlerErrors = 0;
@@ -48,7 +54,7 @@ export class VirqRouter {
     const previous = vic.onPending;
     vic.onPending = (vcpuIndex) => {
       previous?.(vcpuIndex);
-      if (this.handlers.size > 0) this.schedule();
+      if (this.lines.length > 0) this.schedule();
     };
   }
 
@@ -61,23 +67,24 @@ export class VirqRouter {
 
   /** Route a shared line to `handler`; returns the release function. A line already pending is handled soon. */
   claim(virq: number, handler: VirqHandler): () => void {
-    this.handlers.set(virq, handler);
+    const line: Line = { virq, handler };
+    this.lines = [...this.lines.filter((l) => l.virq !== virq), line];
     this.vic.setEdgeTriggered(virq, true);
     if (this.vic.isPending(virq)) this.schedule();
     return () => {
-      if (this.handlers.get(virq) === handler) this.handlers.delete(virq);
+      this.lines = this.lines.filter((l) => l !== line);
     };
   }
 
   claims(virq: number): boolean {
-    return this.handlers.has(virq);
+    return this.lines.some((l) => l.virq === virq);
   }
 
   /** For a VM runtime that acknowledged `virq` itself: run its handler; false when no one claimed it. */
   deliver(virq: number): boolean {
-    const handler = this.handlers.get(virq);
-    if (handler === undefined) return false;
-    this.run(handler);
+    const line = this.lines.find((l) => l.virq === virq);
+    if (line === undefined) return false;
+    this.run(line.handler);
     this.vic.endOfInterrupt(virq);
     return true;
   }
@@ -88,21 +95,22 @@ export class VirqRouter {
     wake(this.drain);
   }
 
+  /**
+   * One pass over the claimed lines: acknowledge each pending one, run its handler, end of interrupt. A line
+   * raised meanwhile calls onPending, which schedules the next pass (`scheduled` is clear by then): a loop of
+   * wake-ups, never a recursion.
+   */
   private readonly drain = (): void => {
     this.scheduled = false;
-    for (let round = 0; round < BURST_LIMIT; round++) {
-      let handled = false;
-      for (const [virq, handler] of this.handlers) {
-        if (!this.vic.isPending(virq)) continue;
-        const source = this.vic.sourceOf(virq);
-        if (source !== undefined) this.vic.lower(source); // acknowledge this line
-        handled = true;
-        this.run(handler);
-        this.vic.endOfInterrupt(virq);
-      }
-      if (!handled) return;
+    const lines = this.lines; // claims and releases replace the array, so this pass sees a stable list
+    for (let i = 0; i < lines.length; i++) {
+      const { virq, handler } = lines[i]!;
+      if (!this.vic.isPending(virq)) continue;
+      const source = this.vic.sourceOf(virq);
+      if (source !== undefined) this.vic.lower(source); // acknowledge this line
+      this.run(handler);
+      this.vic.endOfInterrupt(virq);
     }
-    this.schedule();
   };
 
   private run(handler: VirqHandler): void {
