@@ -1,0 +1,92 @@
+// gunyahctl vm ...: the VM lifecycle routes (product brief, "REST API": GET|POST /v1/vms, GET|DELETE
+// /v1/vms/{vmid}, POST /v1/vms/{vmid}/start|stop|reset). Each change goes through the RM on the daemon's side.
+import type { Command } from 'commander';
+import { action, intArg, type Ctl, type Vm } from './context.js';
+import { fields, table } from './format.js';
+
+/** A byte count as the largest whole binary unit it fills: 4096 -> 4 KiB. */
+export function size(hex: string | undefined): string | undefined {
+  if (hex === undefined) return undefined;
+  let n = Number(BigInt(hex));
+  for (const unit of ['B', 'KiB', 'MiB', 'GiB']) {
+    if (n < 1024 || n % 1024 !== 0 || unit === 'GiB') return `${n} ${unit}`;
+    n /= 1024;
+  }
+  return `${n} TiB`;
+}
+
+export function vmTable(vms: readonly Vm[]): string {
+  return table(
+    ['VMID', 'NAME', 'TYPE', 'STATUS', 'OS STATUS', 'IMAGE', 'VCPUS', 'MEMORY'],
+    vms.map((v) => [v.vmid, v.name, v.type, v.status, v.os_status, v.image, v.vcpus, size(v.memory?.size)]),
+  );
+}
+
+function vmFields(v: Vm): string {
+  return fields([
+    ['vmid', v.vmid], ['name', v.name], ['type', v.type], ['status', v.status], ['os status', v.os_status],
+    ['image', v.image], ['vcpus', v.vcpus], ['memory base', v.memory?.base], ['memory size', size(v.memory?.size)],
+  ]);
+}
+
+/** POST /v1/vms/{vmid}/<what>, then the VM as it is afterwards. */
+async function lifecycle(ctl: Ctl, what: 'start' | 'stop' | 'reset', vmArg: string): Promise<void> {
+  const vmid = await ctl.vmid(vmArg);
+  const answer = await ctl.client.json<Vm | undefined>('POST', `/v1/vms/${vmid}/${what}`);
+  const vm = answer ?? (await ctl.client.get<Vm>(`/v1/vms/${vmid}`));
+  ctl.print(vm, () => `VM ${vm.vmid} (${vm.name}): ${vm.status}, os ${vm.os_status}`);
+}
+
+export function registerVm(program: Command): void {
+  const vm = program.command('vm').description('list, create, inspect, start, stop, reset and delete VMs');
+  const VM = '<vm>';
+  const VM_HELP = 'VMID (decimal or 0x hex) or VM name';
+
+  vm.command('ls')
+    .alias('list')
+    .description('list the VMs (GET /v1/vms)')
+    .action(action(async (ctl) => {
+      const vms = await ctl.client.get<Vm[]>('/v1/vms');
+      ctl.print(vms, () => vmTable(vms));
+    }));
+
+  vm.command('show')
+    .description('show one VM (GET /v1/vms/{vmid})')
+    .argument(VM, VM_HELP)
+    .action(action(async (ctl, vmArg: string) => {
+      const v = await ctl.client.get<Vm>(`/v1/vms/${await ctl.vmid(vmArg)}`);
+      ctl.print(v, () => vmFields(v));
+    }));
+
+  vm.command('create')
+    .description('create a secondary VM through the RM (POST /v1/vms); it starts running its image')
+    .argument('<name>', 'the new VM\'s name')
+    .requiredOption('--image <image>', 'guest image: idle, console-echo, msgq-echo, doorbell-ping, traffic')
+    .option('--vcpus <n>', 'number of vCPUs', intArg(1), 1)
+    .action(action(async (ctl, name: string, opts: { image: string; vcpus: number }) => {
+      const created = await ctl.client.json<Vm>('POST', '/v1/vms', { json: { name, image: opts.image, vcpus: opts.vcpus } });
+      ctl.print(created, () => vmFields(created));
+    }));
+
+  for (const [what, description] of [
+    ['start', 'start a VM (POST /v1/vms/{vmid}/start)'],
+    ['stop', 'stop a VM (POST /v1/vms/{vmid}/stop)'],
+    ['reset', 'reset a stopped VM, releasing its resources (POST /v1/vms/{vmid}/reset)'],
+  ] as const) {
+    vm.command(what)
+      .description(description)
+      .argument(VM, VM_HELP)
+      .action(action((ctl, vmArg: string) => lifecycle(ctl, what, vmArg)));
+  }
+
+  vm.command('rm')
+    .alias('delete')
+    .description('delete a VM (DELETE /v1/vms/{vmid})')
+    .argument(VM, VM_HELP)
+    .action(action(async (ctl, vmArg: string) => {
+      const vmid = await ctl.vmid(vmArg);
+      const answer = await ctl.client.json<unknown>('DELETE', `/v1/vms/${vmid}`);
+      if (ctl.json && answer !== undefined) ctl.print(answer, () => '');
+      else if (!ctl.json) ctl.write(`deleted VM ${vmid}`);
+    }));
+}
