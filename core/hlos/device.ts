@@ -2,6 +2,7 @@
 // (VMID 3) with its RM driver. What the daemon and the end-to-end tests start from; the VMs are created after,
 // through the HLOS, over RM RPC.
 import { Hypervisor } from '../hyp/hypervisor.js';
+import type { ImageDefinition } from '../guests/image-types.js';
 import { createImageLoader } from '../guests/loader.js';
 import { bootSystem, type BootedSystem } from '../rm/boot.js';
 import { Hlos } from './hlos.js';
@@ -11,6 +12,8 @@ export interface DeviceOptions {
   seed?: number;
   /** Default deadline of the HLOS's RM calls, ms. */
   timeoutMs?: number;
+  /** The images the loader knows (default the built-in ones; benchmarks add their own). */
+  images?: ReadonlyMap<string, ImageDefinition<any>>;
 }
 
 export interface Device {
@@ -26,7 +29,7 @@ export function bootDevice(opts: DeviceOptions = {}): Device {
   const hyp = new Hypervisor({ seed: opts.seed });
   const system = bootSystem(hyp);
   const rm = system.rm;
-  const loader = createImageLoader({ linkOf: (vmid) => rm.linkOf(vmid) });
+  const loader = createImageLoader({ linkOf: (vmid) => rm.linkOf(vmid) }, opts.images);
   rm.setImageLoader(loader);
   const hlos = new Hlos(system, { timeoutMs: opts.timeoutMs });
   return {

@@ -44,7 +44,7 @@ export interface HlosEvents {
   'vm-status': VmView;
   'vm-exited': VmView & { readonly exitType: number; readonly exitReason: Uint8Array };
   'vm-deleted': { readonly vmid: number; readonly name: string };
-  /** Bytes a VM wrote to its console (VM_CONSOLE_CHARS to the HLOS, spec §10.1). A copy the listener may keep. */
+  /** Bytes a VM wrote to its console (VM_CONSOLE_CHARS to the HLOS, spec §10.1); listeners may keep them. */
   'console-output': { readonly vmid: number; readonly bytes: Uint8Array };
 }
 
@@ -94,7 +94,7 @@ export class Hlos {
     });
     this.rm.on('VM_CONSOLE_CHARS', (n) => {
       this.counters(n.vmid).out += n.bytes.length;
-      this.events.emit('console-output', { vmid: n.vmid, bytes: n.bytes.slice() });
+      this.events.emit('console-output', { vmid: n.vmid, bytes: n.bytes }); // a view of a fresh buffer (rpc-codec)
     });
   }
 

@@ -46,8 +46,6 @@ interface Pending {
   readonly seq: number;
   readonly started: number;
   readonly deadline: number;
-  /** Aborts a send waiting for TX space when the call ends first; made only if the queue was full (it is costly). */
-  sendAbort: AbortController | null;
   readonly settle: (result: Uint8Array | RmFailure) => void;
   readonly signal: AbortSignal | undefined;
   readonly onAbort: (() => void) | undefined;
@@ -69,6 +67,12 @@ export class RmClient {
   // The send lock: held while a request's packets go out; the requests behind it wait in arrival order.
   private sending = false;
   private readonly sendQueue: { entry: Pending; packets: Uint8Array[] }[] = [];
+  /**
+   * The lock holder waiting for TX space, and the signal that ends its wait. One controller serves every wait and
+   * is replaced only when a call ends while waiting (aborting costs a DOMException; most waits end normally).
+   */
+  private txWaiter: Pending | null = null;
+  private txWaitAbort: AbortController | null = null;
   // One timer for the earliest deadline, so a call costs no timer of its own (the hot path is microseconds).
   private timer: ReturnType<typeof setTimeout> | null = null;
   private timerDeadline = Infinity;
@@ -108,7 +112,7 @@ export class RmClient {
       const started = performance.now();
       const onAbort = signal ? () => this.finish(seq, this.fail(msgId, 'aborted', 'cancelled by the caller')) : undefined;
       const entry: Pending = {
-        msgId, seq, started, deadline: started + timeoutMs, sendAbort: null, settle: resolve,
+        msgId, seq, started, deadline: started + timeoutMs, settle: resolve,
         signal, onAbort,
       };
       this.pending.set(seq, entry);
@@ -213,8 +217,10 @@ export class RmClient {
         return true;
       }
       const at = i;
-      entry.sendAbort ??= new AbortController();
-      void this.link.waitTxReady(entry.sendAbort.signal).then(() => {
+      this.txWaiter = entry;
+      this.txWaitAbort ??= new AbortController();
+      void this.link.waitTxReady(this.txWaitAbort.signal).then(() => {
+        this.txWaiter = null;
         if (this.pump(entry, packets, at)) this.nextSend();
       });
       return false;
@@ -244,7 +250,10 @@ export class RmClient {
     const entry = this.pending.get(seq);
     if (entry === undefined) return;
     this.pending.delete(seq);
-    entry.sendAbort?.abort();
+    if (this.txWaiter === entry) {
+      this.txWaitAbort!.abort();
+      this.txWaitAbort = null;
+    }
     if (entry.signal) entry.signal.removeEventListener('abort', entry.onAbort!);
     if (this.pending.size === 0) this.disarmTimer();
     entry.settle(result);
