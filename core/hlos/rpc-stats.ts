@@ -20,6 +20,7 @@ export const RPC_DURATION_BUCKETS: readonly number[] = [
 const MESSAGE_INDEX = new Map<number, number>(Object.values(RM_MSG).map((id, i) => [id, i]));
 const RM_RESULT_INDEX = new Map<number, number>(Object.values(RM_ERROR).map((code, i) => [code, i]));
 const UNKNOWN_ROW = RPC_STAT_MESSAGES.length - 1;
+/** A reply whose error word is not in spec §3.3 counts as `bad_reply`. */
 const UNKNOWN_RM_ERROR_COLUMN = RPC_STAT_RESULTS.indexOf('bad_reply');
 
 export const messageRow = (msgId: number): number => MESSAGE_INDEX.get(msgId) ?? UNKNOWN_ROW;
