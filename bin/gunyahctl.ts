@@ -5,6 +5,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { registerAbi } from './ctl/abi.js';
 import { registerCaps } from './ctl/caps.js';
+import { registerConsole } from './ctl/console-command.js';
 import { registerDoorbell } from './ctl/doorbell.js';
 import { CliError, EXIT, EXIT_CODES_HELP } from './ctl/errors.js';
 import { registerEvents } from './ctl/events.js';
@@ -43,6 +44,7 @@ function buildProgram(): Command {
   registerAbi(program);
   registerEvents(program);
   registerTop(program);
+  registerConsole(program);
   registerHypervisor(program);
   return program;
 }

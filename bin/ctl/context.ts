@@ -51,7 +51,7 @@ export class Ctl {
 }
 
 /** A VMID written as a number, or null when `arg` is a name. */
-function parseVmid(arg: string): number | null {
+export function parseVmid(arg: string): number | null {
   if (!/^(\d+|0x[0-9a-f]+)$/i.test(arg)) return null;
   const n = Number(arg);
   if (n > 0xffff) throw new UsageError(`VMID ${arg} is out of range (at most 65535)`);
@@ -76,7 +76,8 @@ export function endpointOf(cmd: Command): Endpoint {
     try {
       new URL(opts.url);
     } catch {
-      throw new UsageError(`--url ${opts.url} is not a URL (e.g. http://127.0.0.1:8080)`);
+      const given = source('url') === 'env' ? 'GUNYAH_URL' : '--url';
+      throw new UsageError(`${given} "${opts.url}" is not a URL (e.g. http://127.0.0.1:8080)`);
     }
   }
   return { url: opts.url, socket: useSocket ? opts.socket : undefined, token: opts.token };

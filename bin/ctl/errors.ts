@@ -60,7 +60,7 @@ export class ApiProblem extends CliError {
   /** `VM_NOT_FOUND: no VM has VMID 77 (HTTP 404: No VM with this VMID)`, then the field and Retry-After when given. */
   override toString(): string {
     const { code, title, detail, field, retryAfter } = this.problem;
-    const lines = [`${code}: ${detail || title} (HTTP ${this.status}${detail ? `: ${title}` : ''})`];
+    const lines = [`${code}: ${detail || title} (HTTP ${this.status}${detail && title ? `: ${title}` : ''})`];
     if (field !== undefined) lines.push(`  field: ${field}`);
     if (retryAfter !== undefined) lines.push(`  retry after ${retryAfter} s`);
     return lines.join('\n');
