@@ -11,6 +11,7 @@ import type { Vcpu } from '../core/vm/vcpu.js';
 import type { VirqSource } from '../core/vm/vic.js';
 import type { CSpace } from '../core/hyp/cspace.js';
 import type { Vm } from '../core/vm/vm.js';
+import { GH_ERROR } from '../core/abi/errors.js';
 import { ApiError } from './problem.js';
 import { hex32, hex64 } from './hex.js';
 
@@ -72,27 +73,35 @@ export interface DoorbellView {
   counters: { sends: number; receives: number; asserts: number };
 }
 
-/** Who holds capabilities to what, across every VM's cspace: one pass per request. */
-export class CapHolders {
-  private readonly byObject = new Map<HypObject, Cap[]>();
+export interface Ends {
+  /** VMs holding a capability with the SEND right, ascending. */
+  send: number[];
+  /** VMs holding a capability with the RECEIVE right, ascending. */
+  receive: number[];
+}
 
-  constructor(readonly hyp: Hypervisor) {
-    for (const vm of hyp.vms.values()) {
-      for (const cap of vm.cspace.caps()) {
-        if (cap.revoked) continue;
-        const list = this.byObject.get(cap.object);
-        if (list === undefined) this.byObject.set(cap.object, [cap]);
-        else list.push(cap);
-      }
-    }
+/** The VMs at both ends of a message queue or doorbell: one pass over every VM's caps, allocating only the answer. */
+export function ends(hyp: Hypervisor, object: Msgqueue | Doorbell): Ends {
+  const sendRight = right(object.type, 'send');
+  const receiveRight = right(object.type, 'receive');
+  const send: number[] = [];
+  const receive: number[] = [];
+  for (const vm of hyp.vms.values()) {
+    let rights = 0;
+    for (const cap of vm.cspace.caps()) if (cap.object === object && !cap.revoked) rights |= cap.rights;
+    if (rights & sendRight) send.push(vm.vmid);
+    if (rights & receiveRight) receive.push(vm.vmid);
   }
+  return { send: send.sort((a, b) => a - b), receive: receive.sort((a, b) => a - b) };
+}
 
-  /** VMIDs whose cspaces hold a capability to `object` with every bit of `mask`, ascending. */
-  vmidsWith(object: HypObject, mask: number): number[] {
-    const vmids = new Set<number>();
-    for (const cap of this.byObject.get(object) ?? []) if ((cap.rights & mask) === mask) vmids.add(cap.cspace.vmid);
-    return [...vmids].sort((a, b) => a - b);
-  }
+/** rightNames, computed once per type and mask (a handful of combinations ever occur). */
+const rightNamesCache = new Map<string, string[]>();
+function namesOf(type: ObjectType, mask: number): string[] {
+  const key = `${type}:${mask}`;
+  let names = rightNamesCache.get(key);
+  if (names === undefined) rightNamesCache.set(key, (names = rightNames(type, mask)));
+  return names;
 }
 
 const split = (capid: bigint): [number, number] => [Number(capid & 0xffffffffn), Number(capid >> 32n)];
@@ -100,11 +109,12 @@ const split = (capid: bigint): [number, number] => [Number(capid & 0xffffffffn),
 /** The capability at `capid` in the VM's cspace, of `type` when given; GH errors as problems (404 for most). */
 export function capAt(vm: Vm, capid: bigint, type: ObjectType | null = null): Cap {
   const [lo, hi] = split(capid);
-  const found = vm.cspace.lookup(lo, hi, type, 0, false);
-  if (typeof found === 'number') {
-    throw ApiError.gh(found, `VM ${vm.vmid} holds no ${type ?? 'capability'} at capid ${hex64(capid)}`, { field: '/params/capid' });
+  const cap = vm.cspace.capAt(lo, hi);
+  const err = typeof cap === 'number' ? cap : type !== null && cap.object.type !== type ? GH_ERROR.CSPACE_WRONG_OBJECT_TYPE : GH_ERROR.OK;
+  if (err !== GH_ERROR.OK) {
+    throw ApiError.gh(err, `VM ${vm.vmid} holds no ${type ?? 'capability'} at capid ${hex64(capid)}`, { field: '/params/capid' });
   }
-  return vm.cspace.capAt(lo, hi) as Cap;
+  return cap as Cap;
 }
 
 /** The caps of one type in a VM's cspace, in slot order. */
@@ -112,12 +122,12 @@ export function capsOfType(vm: Vm, type: ObjectType): Cap[] {
   return [...vm.cspace.caps()].filter((cap) => cap.object.type === type && !cap.revoked);
 }
 
-export function capabilityView(cap: Cap, holders: CapHolders): CapabilityView {
+export function capabilityView(cap: Cap, hyp: Hypervisor): CapabilityView {
   const o = cap.object;
   const view: CapabilityView = {
     capid: hex64(cap.cspace.capid(cap.slot)),
     type: capabilityTypeName(o.type),
-    rights: rightNames(o.type, cap.rights),
+    rights: namesOf(o.type, cap.rights),
     rights_mask: hex32(cap.rights),
     object_id: o.id,
     object_state: OBJECT_STATE_NAMES[o.state],
@@ -126,9 +136,12 @@ export function capabilityView(cap: Cap, holders: CapHolders): CapabilityView {
   switch (o.type) {
     case 'msgqueue':
     case 'doorbell':
-      view.send_vmids = holders.vmidsWith(o, right(o.type, 'send'));
-      view.receive_vmids = holders.vmidsWith(o, right(o.type, 'receive'));
+    case 'doorbell': {
+      const { send, receive } = ends(hyp, o as Msgqueue | Doorbell);
+      view.send_vmids = send;
+      view.receive_vmids = receive;
       break;
+    }
     case 'thread': {
       const vcpu = o as Vcpu;
       if (vcpu.vm !== null) view.vmid = vcpu.vm.vmid;
@@ -142,7 +155,7 @@ export function capabilityView(cap: Cap, holders: CapHolders): CapabilityView {
       view.vmid = (o as Addrspace).vmid;
       break;
     case 'vic':
-      for (const vm of holders.hyp.vms.values()) if (vm.vic === o) view.vmid = vm.vmid;
+      for (const vm of hyp.vms.values()) if (vm.vic === o) view.vmid = vm.vmid;
       break;
   }
   return view;
@@ -154,22 +167,23 @@ function virqView(s: VirqSource, hyp: Hypervisor): VirqView {
   return { bound: true, virq: s.virq };
 }
 
-export function msgqueueView(cap: Cap, holders: CapHolders): MsgqueueView {
+export function msgqueueView(cap: Cap, hyp: Hypervisor): MsgqueueView {
   const q = cap.object as Msgqueue;
+  const { send, receive } = ends(hyp, q);
   return {
     capid: hex64(cap.cspace.capid(cap.slot)),
     object_id: q.id,
-    rights: rightNames('msgqueue', cap.rights),
+    rights: namesOf('msgqueue', cap.rights),
     state: OBJECT_STATE_NAMES[q.state],
     depth: q.depth,
     max_msg_size: q.maxMsgSize,
     count: q.count,
     notfull_threshold: q.notfullThd,
     notempty_threshold: q.notemptyThd,
-    send_vmids: holders.vmidsWith(q, right('msgqueue', 'send')),
-    receive_vmids: holders.vmidsWith(q, right('msgqueue', 'receive')),
-    send_virq: virqView(q.sendVirq, holders.hyp),
-    receive_virq: virqView(q.receiveVirq, holders.hyp),
+    send_vmids: send,
+    receive_vmids: receive,
+    send_virq: virqView(q.sendVirq, hyp),
+    receive_virq: virqView(q.receiveVirq, hyp),
     counters: {
       sent: q.sent, received: q.received, bytes_sent: q.bytesSent, bytes_received: q.bytesReceived,
       full_events: q.fullEvents, full_rejects: q.fullRejects, flushes: q.flushes,
@@ -177,19 +191,20 @@ export function msgqueueView(cap: Cap, holders: CapHolders): MsgqueueView {
   };
 }
 
-export function doorbellView(cap: Cap, holders: CapHolders): DoorbellView {
+export function doorbellView(cap: Cap, hyp: Hypervisor): DoorbellView {
   const db = cap.object as Doorbell;
+  const { send, receive } = ends(hyp, db);
   return {
     capid: hex64(cap.cspace.capid(cap.slot)),
     object_id: db.id,
-    rights: rightNames('doorbell', cap.rights),
+    rights: namesOf('doorbell', cap.rights),
     state: OBJECT_STATE_NAMES[db.state],
     flags: hex64(db.flags),
     enable_mask: hex64(db.enableMask),
     ack_mask: hex64(db.ackMask),
-    send_vmids: holders.vmidsWith(db, right('doorbell', 'send')),
-    receive_vmids: holders.vmidsWith(db, right('doorbell', 'receive')),
-    virq: virqView(db.virq, holders.hyp),
+    send_vmids: send,
+    receive_vmids: receive,
+    virq: virqView(db.virq, hyp),
     counters: { sends: db.sends, receives: db.receives, asserts: db.asserts },
   };
 }

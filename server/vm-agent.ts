@@ -6,13 +6,13 @@
 // vCPU 0's registers for the length of one synchronous call and puts both back, so a guest running on that vCPU
 // sees neither.
 import { GH_ERROR, ghErrorName } from '../core/abi/errors.js';
-import type { HypercallName } from '../core/abi/hypercalls.js';
+import { HC, type HypercallName } from '../core/abi/hypercalls.js';
 import { PAGE_SIZE } from '../core/abi/memory.js';
 import { MSGQ_SEND_FLAG } from '../core/abi/ipc.js';
 import { right } from '../core/abi/objects.js';
-import { CALL_UID_LAYOUTS, SMCCC_CALL } from '../core/abi/smccc.js';
+import { CALL_UID_LAYOUTS, hypercallFunctionId, SMCCC_CALL } from '../core/abi/smccc.js';
 import { VMID } from '../core/abi/vmid.js';
-import { hvc, smc, type CallResult } from '../core/hyp/call.js';
+import { hvc, type CallResult } from '../core/hyp/call.js';
 import type { Hypervisor } from '../core/hyp/hypervisor.js';
 import { getReg, REGISTER_COUNT, setReg } from '../core/hyp/regs.js';
 import type { Msgqueue } from '../core/ipc/msgqueue.js';
@@ -75,9 +75,19 @@ export class VmAgent {
       return { apiInfo: word(0), flags0: word(1), uid: [...CALL_UID_LAYOUTS[this.hyp.callUidLayout]] };
     }
     const vcpu = this.vcpu0(hlos);
-    const id = this.borrowRegisters(vcpu, () => hvc(vcpu, 'hypervisor_identify'));
-    const uid = this.borrowRegisters(vcpu, () => smc(vcpu, SMCCC_CALL.VENDOR_HYP_CALL_UID));
-    return { apiInfo: id.x[0]!, flags0: id.x[1]!, uid: uid.x.slice(0, 4).map((v) => Number(v & 0xffffffffn)) };
+    const regs = vcpu.regs;
+    // Straight to the dispatcher with the registers in place: this is GET /v1/hypervisor's whole cost.
+    return this.borrowRegisters(vcpu, () => {
+      regs.fill(0);
+      setReg(regs, 0, hypercallFunctionId(HC.hypervisor_identify));
+      this.hyp.hypercall(vcpu, regs, 0);
+      const apiInfo = getReg(regs, 0);
+      const flags0 = getReg(regs, 1);
+      regs.fill(0);
+      setReg(regs, 0, SMCCC_CALL.VENDOR_HYP_CALL_UID);
+      this.hyp.hypercall(vcpu, regs, 0);
+      return { apiInfo, flags0, uid: [regs[0]!, regs[2]!, regs[4]!, regs[6]!] };
+    });
   }
 
   /** Run one raw hypercall on vCPU 0 and answer X0-X7 (errors are part of the answer, not problems). */

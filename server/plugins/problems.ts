@@ -47,8 +47,9 @@ export default fp(async function problems(app: FastifyInstance) {
   app.removeContentTypeParser('text/plain');
 
   // A POST without a body is an empty JSON object: the schema then names each required member that is missing.
-  app.addHook('preValidation', async (request) => {
+  app.addHook('preValidation', (request, _reply, done) => {
     const body = request.routeOptions.schema?.body as { type?: string } | undefined;
     if (request.body === undefined && body?.type === 'object') request.body = {};
+    done();
   });
 }, { name: 'problems' });

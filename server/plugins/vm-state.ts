@@ -1,20 +1,21 @@
 // Enforces what each VM route's `x-allowed-vm-states` documents: an unknown VMID is 404 VM_NOT_FOUND, a VM in
 // another state 409 VM_STATE_CONFLICT, before the handler runs. The schema is the single declaration of both.
-import type { FastifyInstance, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
+import type { FastifyInstance, FastifyRequest, preHandlerHookHandler } from 'fastify';
 import fp from 'fastify-plugin';
 import { ApiError } from '../problem.js';
 import { ALLOWED_VM_STATES, type VmStateName } from '../schemas/operation.js';
 
-function requireVmState(app: FastifyInstance, states: readonly VmStateName[]): preHandlerAsyncHookHandler {
-  return async (request: FastifyRequest) => {
+function requireVmState(app: FastifyInstance, states: readonly VmStateName[]): preHandlerHookHandler {
+  return (request: FastifyRequest, _reply, done) => {
     const { vmid } = request.params as { vmid: number };
     const { hlos } = app.services;
     // Without the HLOS there are no VM states, only VMs whose objects exist.
     const status = hlos ? hlos.statusOf(vmid) : app.hyp.vms.has(vmid) ? null : undefined;
-    if (status === undefined) throw ApiError.control('VM_NOT_FOUND', `no VM has VMID ${vmid}`);
+    if (status === undefined) return done(ApiError.control('VM_NOT_FOUND', `no VM has VMID ${vmid}`));
     if (status !== null && !states.includes(status as VmStateName)) {
-      throw ApiError.control('VM_STATE_CONFLICT', `VM ${vmid} is ${status}; this needs one of: ${states.join(', ')}`);
+      return done(ApiError.control('VM_STATE_CONFLICT', `VM ${vmid} is ${status}; this needs one of: ${states.join(', ')}`));
     }
+    done();
   };
 }
 

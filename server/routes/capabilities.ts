@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { parseHex } from '../hex.js';
 import { ref, vmCapParams, vmParams, type VmCapParams, type VmParams } from '../schemas/common.js';
 import { operation, WITH_HYP_OBJECTS } from '../schemas/operation.js';
-import { capabilityView, capAt, CapHolders } from '../views.js';
+import { capabilityView, capAt } from '../views.js';
 
 export default async function capabilityRoutes(app: FastifyInstance) {
   app.get<{ Params: VmParams }>('/v1/vms/:vmid/capabilities', {
@@ -19,8 +19,7 @@ export default async function capabilityRoutes(app: FastifyInstance) {
     }),
   }, async (request) => {
     const vm = app.agent.vm(request.params.vmid);
-    const holders = new CapHolders(app.hyp);
-    return [...vm.cspace.caps()].map((cap) => capabilityView(cap, holders));
+    return [...vm.cspace.caps()].map((cap) => capabilityView(cap, app.hyp));
   });
 
   app.get<{ Params: VmCapParams }>('/v1/vms/:vmid/capabilities/:capid', {
@@ -36,6 +35,6 @@ export default async function capabilityRoutes(app: FastifyInstance) {
     }),
   }, async (request) => {
     const vm = app.agent.vm(request.params.vmid);
-    return capabilityView(capAt(vm, parseHex(request.params.capid)), new CapHolders(app.hyp));
+    return capabilityView(capAt(vm, parseHex(request.params.capid)), app.hyp);
   });
 }

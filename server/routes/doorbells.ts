@@ -4,7 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import { hex64, parseHex } from '../hex.js';
 import { hex64Schema, ref, vmCapParams, vmParams, type VmCapParams, type VmParams } from '../schemas/common.js';
 import { operation, WITH_HYP_OBJECTS } from '../schemas/operation.js';
-import { capAt, capsOfType, CapHolders, doorbellView } from '../views.js';
+import { capAt, capsOfType, doorbellView } from '../views.js';
 
 const flagsBody = (name: string, description: string, required = true) => ({
   type: 'object',
@@ -36,8 +36,7 @@ export default async function doorbellRoutes(app: FastifyInstance) {
     }),
   }, async (request) => {
     const vm = app.agent.vm(request.params.vmid);
-    const holders = new CapHolders(app.hyp);
-    return capsOfType(vm, 'doorbell').map((cap) => doorbellView(cap, holders));
+    return capsOfType(vm, 'doorbell').map((cap) => doorbellView(cap, app.hyp));
   });
 
   app.get<{ Params: VmCapParams }>('/v1/vms/:vmid/doorbells/:capid', {
@@ -52,7 +51,7 @@ export default async function doorbellRoutes(app: FastifyInstance) {
     }),
   }, async (request) => {
     const vm = app.agent.vm(request.params.vmid);
-    return doorbellView(capAt(vm, capid(request.params), 'doorbell'), new CapHolders(app.hyp));
+    return doorbellView(capAt(vm, capid(request.params), 'doorbell'), app.hyp);
   });
 
   app.post<{ Params: VmCapParams; Body: { flags: string } }>('/v1/vms/:vmid/doorbells/:capid/send', {
@@ -120,6 +119,6 @@ export default async function doorbellRoutes(app: FastifyInstance) {
     const vm = app.agent.vm(request.params.vmid);
     const id = capid(request.params);
     app.agent.doorbellMask(vm, id, parseHex(request.body.enable_mask), parseHex(request.body.ack_mask));
-    return doorbellView(capAt(vm, id, 'doorbell'), new CapHolders(app.hyp));
+    return doorbellView(capAt(vm, id, 'doorbell'), app.hyp);
   });
 }

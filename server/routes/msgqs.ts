@@ -4,7 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import { parseHex } from '../hex.js';
 import { ref, vmCapParams, vmParams, type VmCapParams, type VmParams } from '../schemas/common.js';
 import { operation, WITH_HYP_OBJECTS } from '../schemas/operation.js';
-import { capAt, capsOfType, CapHolders, msgqueueView } from '../views.js';
+import { capAt, capsOfType, msgqueueView } from '../views.js';
 
 /** The longest a receive may wait for a message. */
 export const MAX_RECEIVE_WAIT_MS = 30_000;
@@ -97,8 +97,7 @@ export default async function msgqRoutes(app: FastifyInstance) {
     }),
   }, async (request) => {
     const vm = app.agent.vm(request.params.vmid);
-    const holders = new CapHolders(app.hyp);
-    return capsOfType(vm, 'msgqueue').map((cap) => msgqueueView(cap, holders));
+    return capsOfType(vm, 'msgqueue').map((cap) => msgqueueView(cap, app.hyp));
   });
 
   app.get<{ Params: VmCapParams }>('/v1/vms/:vmid/msgqs/:capid', {
@@ -113,7 +112,7 @@ export default async function msgqRoutes(app: FastifyInstance) {
     }),
   }, async (request) => {
     const vm = app.agent.vm(request.params.vmid);
-    return msgqueueView(capAt(vm, parseHex(request.params.capid), 'msgqueue'), new CapHolders(app.hyp));
+    return msgqueueView(capAt(vm, parseHex(request.params.capid), 'msgqueue'), app.hyp);
   });
 
   app.post<{ Params: VmCapParams; Body: SendBody }>('/v1/vms/:vmid/msgqs/:capid/send', {
