@@ -26,6 +26,7 @@ import { RmVm, type ConsoleEnd } from './rm-vm.js';
 import { SERVICES } from './services/index.js';
 import { destroyVdevices } from './vdevices.js';
 import { VirqAllocator } from './virq-allocator.js';
+import { VirqRouter } from './virq-router.js';
 import { VmidPool } from './vmid-pool.js';
 import { stateChangeValid } from './vm-state.js';
 
@@ -98,6 +99,7 @@ export class ResourceManager {
     const grant = (o: Cap['object']) => vm.cspace.capid((vm.cspace.insert(o, allRights(o.type)) as Cap).slot);
     this.caps = { partition: grant(hyp.root), cspace: grant(vm.cspace), vic: grant(vm.vic) };
     this.virqs = new VirqAllocator(vm.vic.maxVirqs);
+    VirqRouter.exclusive(vm.vic); // every interrupt of the RM VM is one of its links'
     const self = this.adopt(VMID.RM, VMID.RM, 'RM');
     self.vm = vm;
     self.status = VM_STATUS.RUNNING;

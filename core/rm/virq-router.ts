@@ -43,14 +43,19 @@ interface Line {
 const routers = new WeakMap<Vic, VirqRouter>();
 
 export class VirqRouter {
-  /** Claimed lines, in an array: a drain scans them (the vIC does not say which line became pending). */
+  /** Claimed lines by number, and as an array for the scan (the vIC does not say which line became pending). */
+  private readonly byVirq = new Map<number, Line>();
   private lines: Line[] = [];
   private scheduled = false;
   /** Handlers that threw: the exception is kept here rather than thrown out of an interrupt. */
   handlerErrors = 0;
   lastHandlerError: unknown = null;
 
-  private constructor(private readonly vic: Vic) {
+  private constructor(
+    private readonly vic: Vic,
+    /** The router owns every interrupt of its VM: it acknowledges lines in arrival order instead of scanning. */
+    private readonly exclusive: boolean,
+  ) {
     const previous = vic.onPending;
     vic.onPending = (vcpuIndex) => {
       previous?.(vcpuIndex);
@@ -60,29 +65,49 @@ export class VirqRouter {
 
   /** The router of a VM's vIC (made on first use). */
   static of(vic: Vic): VirqRouter {
-    let router = routers.get(vic);
-    if (router === undefined) routers.set(vic, (router = new VirqRouter(vic)));
+    return routers.get(vic) ?? VirqRouter.make(vic, false);
+  }
+
+  /**
+   * The router of a VM whose every interrupt is routed here, such as the RM's: a wake-up costs the same however
+   * many lines are claimed, and a line nobody claimed is acknowledged and ignored (no end of interrupt, so it
+   * stays quiet until its source asserts it again). Made before any `of` (else the existing router is returned).
+   */
+  static exclusive(vic: Vic): VirqRouter {
+    return routers.get(vic) ?? VirqRouter.make(vic, true);
+  }
+
+  get isExclusive(): boolean {
+    return this.exclusive;
+  }
+
+  private static make(vic: Vic, exclusive: boolean): VirqRouter {
+    const router = new VirqRouter(vic, exclusive);
+    routers.set(vic, router);
     return router;
   }
 
   /** Route a shared line to `handler`; returns the release function. A line already pending is handled soon. */
   claim(virq: number, handler: VirqHandler): () => void {
     const line: Line = { virq, handler };
-    this.lines = [...this.lines.filter((l) => l.virq !== virq), line];
+    this.byVirq.set(virq, line);
+    this.lines = [...this.byVirq.values()];
     this.vic.setEdgeTriggered(virq, true);
     if (this.vic.isPending(virq)) this.schedule();
     return () => {
-      this.lines = this.lines.filter((l) => l !== line);
+      if (this.byVirq.get(virq) !== line) return;
+      this.byVirq.delete(virq);
+      this.lines = [...this.byVirq.values()];
     };
   }
 
   claims(virq: number): boolean {
-    return this.lines.some((l) => l.virq === virq);
+    return this.byVirq.has(virq);
   }
 
   /** For a VM runtime that acknowledged `virq` itself: run its handler; false when no one claimed it. */
   deliver(virq: number): boolean {
-    const line = this.lines.find((l) => l.virq === virq);
+    const line = this.byVirq.get(virq);
     if (line === undefined) return false;
     this.run(line.handler);
     this.vic.endOfInterrupt(virq);
@@ -96,12 +121,23 @@ export class VirqRouter {
   }
 
   /**
-   * One pass over the claimed lines: acknowledge each pending one, run its handler, end of interrupt. A line
-   * raised meanwhile calls onPending, which schedules the next pass (`scheduled` is clear by then): a loop of
-   * wake-ups, never a recursion.
+   * Acknowledge each pending line, run its handler, end of interrupt. A line raised meanwhile calls onPending,
+   * which schedules the next wake-up (`scheduled` is clear by then): a loop of wake-ups, never a recursion.
    */
   private readonly drain = (): void => {
     this.scheduled = false;
+    if (this.exclusive) {
+      for (let n = 0; n < BURST_LIMIT; n++) {
+        const virq = this.vic.acknowledge(0);
+        if (virq < 0) return;
+        const line = this.byVirq.get(virq);
+        if (line === undefined) continue; // left active without EOI: a level line must not come straight back
+        this.run(line.handler);
+        this.vic.endOfInterrupt(virq);
+      }
+      this.schedule();
+      return;
+    }
     const lines = this.lines; // claims and releases replace the array, so this pass sees a stable list
     for (let i = 0; i < lines.length; i++) {
       const { virq, handler } = lines[i]!;

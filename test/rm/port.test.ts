@@ -4,6 +4,7 @@ import { GH_ERROR } from '../../core/abi/errors.js';
 import { HC } from '../../core/abi/hypercalls.js';
 import { right } from '../../core/abi/objects.js';
 import { MsgqPort } from '../../core/rm/port.js';
+import { VirqRouter } from '../../core/rm/virq-router.js';
 import { hypFixture, RAM_BASE, type FixtureVm } from '../helpers/hyp-fixture.js';
 
 const TX_VIRQ = 35;
@@ -153,4 +154,26 @@ test('the router keeps an onPending hook installed before it', async () => {
   await settle();
   assert.equal(woken, 1);
   assert.deepEqual(got, [9]);
+});
+
+test("an exclusive router (the RM's) acknowledges lines in arrival order and ignores lines nobody claimed", async () => {
+  const f = hypFixture({ vms: 2 });
+  const router = VirqRouter.exclusive(f.b.vm.vic);
+  assert.equal(VirqRouter.of(f.b.vm.vic), router, 'ports on that VM use it');
+  assert.equal(router.isExclusive, true);
+  const bVicInA = f.b.grant(f.b.vic, f.a, ALL);
+  const queues = [40, 41, 42].map((virq) => {
+    const q = f.a.msgqueue();
+    assert.equal(f.a.call('msgqueue_bind_receive_virq', [q, bVicInA, virq, 0]).err, GH_ERROR.OK);
+    return q;
+  });
+  const order: number[] = [];
+  router.claim(42, () => order.push(42));
+  router.claim(40, () => order.push(40));
+  f.a.vm.memory.writeBytes(RAM_BASE, bytes(1));
+  for (const i of [2, 1, 0]) assert.equal(f.a.call('msgqueue_send', [queues[i]!, 1, RAM_BASE, 0, 0]).err, GH_ERROR.OK);
+  await settle();
+  assert.deepEqual(order, [42, 40], 'arrival order; 41 has no handler');
+  assert.equal(f.b.vm.vic.isPending(41), false, 'acknowledged all the same');
+  assert.equal(VirqRouter.of(f.a.vm.vic).isExclusive, false);
 });
