@@ -337,6 +337,24 @@ export class ConsoleHub {
     return { start: cons.ring.start, end: cons.ring.end, bytes: Buffer.alloc(0) };
   }
 
+  /**
+   * Put back a VM's log as a snapshot held it (core/persist/restore.ts): its bytes at their absolute offsets, and its
+   * byte counters. Only onto a console with no output yet (a VM just recreated, before it runs): the offsets of
+   * what it writes next then carry on from the saved end.
+   */
+  restore(vmid: number, saved: { start: number; bytes: Uint8Array; bytesOut: number; bytesIn: number }): ConsoleError | null {
+    const cons = this.consoles.get(vmid);
+    if (cons === undefined) return noConsole(vmid);
+    if (cons.ring.end !== 0) {
+      return new ConsoleError('OFFSET_AHEAD', `VM ${vmid}'s console has output already; a saved log goes back only before the VM runs`, 'offset');
+    }
+    cons.ring.start = cons.ring.end = saved.start;
+    cons.ring.append(saved.bytes);
+    cons.bytesOut = saved.bytesOut;
+    cons.bytesIn = saved.bytesIn;
+    return null;
+  }
+
   // ---- counters (the metrics layer's ConsoleTelemetry) ----
 
   /** Bytes the VM wrote to its console and the HLOS received. */
