@@ -125,7 +125,7 @@ export class ResourceManager {
     return this.vms.get(vmid);
   }
 
-  /** A new record in NO_STATE, with its console. */
+  /** A new record in NO_STATE, with its console; the caller moves it on (VM_ALLOCATE: LOAD). */
   adopt(vmid: number, owner: number, name: string): RmVm {
     const rvm = new RmVm(vmid, owner, name);
     this.vms.set(vmid, rvm);
@@ -141,6 +141,7 @@ export class ResourceManager {
    * RM as manager), then its RPC link. On failure everything is undone and the reason returned.
    */
   build(rvm: RmVm, spec: BuildSpec): string | null {
+    if (this.hyp.vms.has(rvm.vmid)) return `VMID ${rvm.vmid} exists in the hypervisor already`;
     const { vm, managerCaps } = this.hyp.createVm({
       vmid: rvm.vmid, name: rvm.name, vcpus: spec.vcpus, ram: spec.ram, manager: this.vm.cspace,
     });
