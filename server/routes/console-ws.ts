@@ -20,7 +20,7 @@ import { ConsoleError, type ConsoleEvent, type ConsoleHub } from '../../core/hlo
 import { consoleProblem, pumpConsole, startFrom, startQuery, subscribe, type ConsoleSink, type StartQuery } from '../console-io.js';
 import { ApiError } from '../problem.js';
 import { vmParams, type VmParams } from '../schemas/common.js';
-import { operation } from '../schemas/operation.js';
+import { operation, VM_STATE_NAMES } from '../schemas/operation.js';
 
 export interface ConsoleWsOptions {
   hub: ConsoleHub;
@@ -78,7 +78,7 @@ export default async function consoleWsRoutes(app: FastifyInstance, opts: Consol
         properties: { ...startQuery.properties, token: { type: 'string', description: 'The daemon\'s token, for input from a browser.' } },
       },
       response: { 101: { description: 'Switching to the WebSocket protocol.', type: 'null' } },
-      problems: [404],
+      vmStates: VM_STATE_NAMES,
     }),
     // Refuse before the upgrade, with a problem: no console, or a start the hub would refuse.
     preHandler: async (request) => {

@@ -8,7 +8,7 @@ import { ConsoleError, DEFAULT_CHUNK_BYTES, MAX_PENDING_INPUT, type ConsoleEvent
 import { consoleProblem, pumpConsole, startFrom, startQuery, subscribe, type ConsoleSink, type StartQuery } from '../console-io.js';
 import { ApiError } from '../problem.js';
 import { vmParams, type VmParams } from '../schemas/common.js';
-import { operation } from '../schemas/operation.js';
+import { operation, VM_STATE_NAMES, type VmStateName } from '../schemas/operation.js';
 import consoleWsRoutes from './console-ws.js';
 
 export interface ConsoleRouteOptions {
@@ -19,6 +19,11 @@ export interface ConsoleRouteOptions {
 }
 
 export const DEFAULT_HEARTBEAT_MS = 15_000;
+/**
+ * States in which typed input can reach the guest (spec §9.5): its vCPUs run, or are paused and find the
+ * VM_CONSOLE_CHARS queued when they resume. Output and the log are there in every state, from VM_ALLOCATE on.
+ */
+export const INPUT_STATES: readonly VmStateName[] = ['running', 'paused'];
 const BASE64 = '^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$';
 
 /**
@@ -87,7 +92,7 @@ export default async function consoleRoutes(app: FastifyInstance, opts: ConsoleR
         },
         204: { description: 'An event-stream reconnection to a console that has ended, with nothing after Last-Event-ID.', type: 'null' },
       },
-      problems: [404],
+      vmStates: VM_STATE_NAMES,
     }),
   }, async (request, reply) => {
     const lastEventId = request.headers['last-event-id'];
@@ -138,7 +143,8 @@ export default async function consoleRoutes(app: FastifyInstance, opts: ConsoleR
         description: 'The bytes go to the VM as VM_CONSOLE_WRITE from the HLOS (spec §10.1), in chunks of the RM\'s '
           + 'largest message, in the order they were sent. The body is JSON `{data, encoding}` (`utf8` or `base64`), '
           + `or the raw bytes as text/plain or application/octet-stream (up to ${MAX_PENDING_INPUT} bytes). `
-          + 'Answers once the RM accepted every chunk; 503 CONSOLE_INPUT_BUSY while too much input already waits.',
+          + 'Answers once the RM accepted every chunk; 503 CONSOLE_INPUT_BUSY while too much input already waits. '
+          + 'The RM\'s own refusals keep their names (RM_ERROR_DENIED when an end of the console is closed).',
         change: true,
         params: vmParams,
         body: {
@@ -168,7 +174,8 @@ export default async function consoleRoutes(app: FastifyInstance, opts: ConsoleR
             properties: { size: { type: 'integer', description: 'Bytes written.' } },
           },
         },
-        problems: [404, 503],
+        vmStates: INPUT_STATES,
+        problems: [503],
       }),
     }, async (request) => {
       const body = request.body;
@@ -199,7 +206,7 @@ export default async function consoleRoutes(app: FastifyInstance, opts: ConsoleR
           content: { 'application/octet-stream': { schema: { type: 'string', format: 'binary' } } },
         },
       },
-      problems: [404],
+      vmStates: VM_STATE_NAMES,
     }),
   }, async (request, reply) => {
     const log = hub.log(request.params.vmid);
@@ -227,7 +234,7 @@ export default async function consoleRoutes(app: FastifyInstance, opts: ConsoleR
           },
         },
       },
-      problems: [404],
+      vmStates: VM_STATE_NAMES,
     }),
   }, async (request, reply) => {
     const log = hub.clear(request.params.vmid);

@@ -218,14 +218,15 @@ test('the log can be read with its offsets and cleared; offsets carry on', () =>
   assert.equal(await after.text(), 'more');
 }));
 
-test('bad requests are problems: no console, an offset past the end, history and offset together, empty input', () => withServer(async ({ s, base }) => {
+test('bad requests are problems: no VM, no console, an offset past the end, history and offset together, empty input', () => withServer(async ({ s, base }) => {
   const vm = await s.createVm('svm1');
   const problem = async (res: Response) => ({ status: res.status, type: res.headers.get('content-type'), body: await res.json() as Record<string, unknown> });
   const none = await problem(await fetch(consoleUrl(base, 0x99)));
   assert.equal(none.status, 404);
   assert.match(none.type ?? '', /^application\/problem\+json/);
-  assert.equal(none.body.code, 'CONSOLE_NOT_FOUND');
+  assert.equal(none.body.code, 'VM_NOT_FOUND');
   const hlos = await problem(await fetch(`${consoleUrl(base, 3)}/log`));
+  assert.equal(hlos.status, 404);
   assert.equal(hlos.body.code, 'CONSOLE_NOT_FOUND', 'the daemon serves the consoles of the VMs the HLOS owns');
   const ahead = await problem(await fetch(consoleUrl(base, vm.vmid, '?offset=5')));
   assert.equal(ahead.status, 400);
@@ -270,4 +271,19 @@ test('clients that disconnect leave no readers, listeners or buffers behind', ()
   assert.equal(s.hub.readerCount, 0);
   const open = await new Promise<number>((resolve, reject) => app.server.getConnections((err, n) => (err ? reject(err) : resolve(n))));
   assert.equal(open, 0, 'every stream\'s connection closed');
+}));
+
+test('input to a VM that is not running is a state conflict; its log and stream stay readable', () => withServer(async ({ s, base }) => {
+  const vm = await s.createVm('svm1');
+  await s.guests.get(vm.vmid)!.write('before the stop\r\n');
+  await s.vms.stop(vm.vmid);
+  const post = await fetch(consoleUrl(base, vm.vmid), { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'anyone?' });
+  assert.equal(post.status, 409);
+  assert.equal(((await post.json()) as { code: string }).code, 'VM_STATE_CONFLICT');
+  const log = await fetch(`${consoleUrl(base, vm.vmid)}/log`);
+  assert.equal(await log.text(), 'before the stop\r\n');
+  const stream = await RawReader.open(consoleUrl(base, vm.vmid, '?offset=0'));
+  await stream.ended();
+  assert.equal(stream.bytes().toString(), 'before the stop\r\n');
+  assert.equal(s.hub.bytesIn(vm.vmid), 0);
 }));

@@ -73,7 +73,7 @@ test('a VM that stops ends the WebSocket with an end message and a normal close'
 
 test('a WebSocket to a VM without a console is refused before the upgrade, with a problem', () => withServer(async ({ base }) => {
   const refusal = await new Promise<{ status: number; body: string }>((resolve) => {
-    const socket = new WebSocket(wsUrl(base, 0x99));
+    const socket = new WebSocket(wsUrl(base, 3)); // the HLOS: a VM, but not one whose console the daemon serves
     socket.on('unexpected-response', (_req, res) => {
       let body = '';
       res.on('data', (c: Buffer) => (body += c.toString()));
@@ -137,7 +137,7 @@ test('gunyahctl console attaches over TCP: raw mode, output, typed input, Ctrl-]
 test('gunyahctl console works over the Unix socket and reports the end of the console', () => withServer(async ({ s }) => {
   const dir = mkdtempSync(join(tmpdir(), 'gunyah-console-'));
   const socketPath = join(dir, 'api.sock');
-  const app = await buildApp({ hyp: s.hyp, consoles: s.hub }, { rateLimit: false });
+  const app = await buildApp({ hyp: s.hyp, hlos: s.device.hlos, consoles: s.hub }, { rateLimit: false });
   await app.listen({ path: socketPath });
   try {
     const vm = await s.createVm('svm1');
@@ -157,12 +157,12 @@ test('gunyahctl console works over the Unix socket and reports the end of the co
   }
 }));
 
-test('gunyahctl console reports a VM without a console as the API problem', () => withServer(async ({ base }) => {
+test('gunyahctl console reports an unknown VM as the API problem', () => withServer(async ({ base }) => {
   const tty = fakeTty();
   await assert.rejects(attachConsole({ baseUrl: base, vmid: 0x99, stdin: tty.stdin, stdout: tty.stdout }), (err: unknown) => {
     assert.ok(err instanceof ApiProblem);
     assert.equal(err.status, 404);
-    assert.equal(err.problem.code, 'CONSOLE_NOT_FOUND');
+    assert.equal(err.problem.code, 'VM_NOT_FOUND');
     return true;
   });
   assert.deepEqual(tty.stdin.rawModes, [], 'the terminal was never touched');

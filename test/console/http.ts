@@ -19,7 +19,7 @@ export interface Served {
 
 export async function serve(opts: Parameters<typeof consoleSystem>[0] = {}, appOpts: AppOptions = {}): Promise<Served> {
   const s = consoleSystem(opts);
-  const app = await buildApp({ hyp: s.hyp, consoles: s.hub }, { rateLimit: false, ...appOpts });
+  const app = await buildApp({ hyp: s.hyp, hlos: s.device.hlos, consoles: s.hub }, { rateLimit: false, ...appOpts });
   await app.listen({ host: '127.0.0.1', port: 0 });
   const address = app.server.address();
   assert.ok(address !== null && typeof address === 'object');
