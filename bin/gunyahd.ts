@@ -9,6 +9,7 @@ import {
   checkConfig, ConfigError, DEFAULT_CONFIG, LOG_LEVELS, parseConfig, type DaemonConfig,
 } from '../core/config/schema.js';
 import { startDaemon, type Daemon } from './daemon.js';
+import { DEFAULT_SURFACES } from './surfaces.js';
 
 interface Flags {
   config?: string;
@@ -100,7 +101,7 @@ async function main(): Promise<void> {
   process.on('SIGINT', shutdown);
   process.on('SIGTERM', shutdown);
   try {
-    daemon = await startDaemon(config);
+    daemon = await startDaemon(config, { surfaces: DEFAULT_SURFACES });
   } catch (err) {
     process.stderr.write(`gunyahd: start failed: ${err instanceof Error ? err.message : String(err)}\n`);
     process.exit(1);

@@ -10,12 +10,17 @@ import docs from './plugins/docs.js';
 import problems from './plugins/problems.js';
 import vmState from './plugins/vm-state.js';
 import capabilityRoutes from './routes/capabilities.js';
+import consoleRoutes from './routes/console.js';
 import doorbellRoutes from './routes/doorbells.js';
 import eventRoutes from './routes/events.js';
 import hypercallRoutes from './routes/hypercall.js';
 import hypervisorRoutes from './routes/hypervisor.js';
 import memoryRoutes from './routes/memory.js';
 import msgqRoutes from './routes/msgqs.js';
+import sysfsRoutes from './routes/sysfs.js';
+import vmRoutes from './routes/vms.js';
+import { metricsPlugin } from './metrics/plugin.js';
+import { tracingPlugin } from './tracing/http-spans.js';
 import { SHARED_SCHEMAS } from './schemas/index.js';
 import type { Services } from './services.js';
 import { schemaController } from './validation.js';
@@ -55,6 +60,7 @@ export async function buildApp(services: Services, opts: AppOptions = {}): Promi
   app.decorate('agent', new VmAgent(services.hyp));
   app.decorate('events', events);
   events.attach(services);
+  if (services.metrics) Object.assign(services.metrics.sources, { events, consoleReaders: services.consoles });
   // Streams and waiting receives end when the server closes, so close() never waits on a client.
   const closing = new AbortController();
   app.decorate('closing', closing.signal);
@@ -63,18 +69,23 @@ export async function buildApp(services: Services, opts: AppOptions = {}): Promi
 
   for (const schema of SHARED_SCHEMAS) app.addSchema(schema);
 
+  await app.register(tracingPlugin);
+  if (services.metrics) await app.register(metricsPlugin, { metrics: services.metrics });
   await app.register(problems);
   await app.register(access, { token: opts.token, rateLimit: opts.rateLimit });
   await app.register(vmState);
   await app.register(docs);
 
   await app.register(hypervisorRoutes);
+  await app.register(vmRoutes);
   await app.register(capabilityRoutes);
   await app.register(msgqRoutes);
   await app.register(doorbellRoutes);
   await app.register(hypercallRoutes);
   await app.register(memoryRoutes);
   await app.register(eventRoutes, { heartbeatMs: opts.eventHeartbeatMs });
+  await app.register(consoleRoutes, { token: opts.token });
+  if (services.sysfs) await app.register(sysfsRoutes, { root: services.sysfs });
 
   return app;
 }

@@ -15,12 +15,15 @@ export const CONTROL_PROBLEMS = {
   VM_NOT_FOUND: { status: 404, title: 'No VM with this VMID' },
   CONSOLE_NOT_FOUND: { status: 404, title: 'The daemon serves no console for this VM' },
   VM_STATE_CONFLICT: { status: 409, title: 'The VM is not in a state that allows this' },
+  NAME_IN_USE: { status: 409, title: 'Another VM has this name' },
+  NO_MEMORY: { status: 409, title: 'The primary VM has no free memory range of this size to lend' },
   VM_HAS_NO_RAM: { status: 409, title: 'The VM has no RAM to hold the request\'s buffers' },
   PAYLOAD_TOO_LARGE: { status: 413, title: 'The request body is larger than this route accepts' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'The route does not accept this content type' },
   RATE_LIMITED: { status: 429, title: 'Too many requests from this client' },
   INTERNAL_ERROR: { status: 500, title: 'Internal error' },
   RM_TIMEOUT: { status: 503, title: 'The Resource Manager did not answer in time' },
+  RM_FAILED: { status: 503, title: 'The Resource Manager link failed' },
   CONSOLE_INPUT_BUSY: { status: 503, title: 'Too much console input is waiting for the Resource Manager' },
 } as const satisfies Record<string, { status: number; title: string }>;
 export type ControlCode = keyof typeof CONTROL_PROBLEMS;
@@ -47,19 +50,28 @@ const STATUS_TITLES: Record<number, string> = {
   500: 'Internal error', 501: 'Not implemented', 503: 'Service unavailable',
 };
 
+/** Retry-After of a 503 that does not say otherwise. */
+export const DEFAULT_RETRY_AFTER_SECONDS = 1;
+
 /** Problem `type` URIs: stable names, not links (RFC 9457 §3.1.1 allows non-resolvable URIs). */
 export const problemType = (code: string): string => `urn:gunyah-emu:problem:${code}`;
 
 /** An error a route or the VM agent throws; the error handler turns it into a problem response. */
 export class ApiError extends Error {
+  readonly extra: { field?: string; errors?: FieldError[]; headers?: Record<string, string> };
+
   constructor(
     readonly status: number,
     readonly code: string,
     readonly title: string,
     detail: string,
-    readonly extra: { field?: string; errors?: FieldError[]; headers?: Record<string, string> } = {},
+    extra: ApiError['extra'] = {},
   ) {
     super(detail);
+    // 503 means "try again" (an RM that did not answer in time, ERROR_RETRY): say when.
+    this.extra = status === 503 && extra.headers?.['retry-after'] === undefined
+      ? { ...extra, headers: { ...extra.headers, 'retry-after': String(DEFAULT_RETRY_AFTER_SECONDS) } }
+      : extra;
   }
 
   static control(code: ControlCode, detail: string, extra: ApiError['extra'] = {}): ApiError {
@@ -78,9 +90,7 @@ export class ApiError extends Error {
   }
 
   private static fromCore(s: CoreErrorStatus, detail: string, extra: ApiError['extra']): ApiError {
-    // 503 (ERROR_RETRY): the operation may succeed if repeated.
-    const headers = s.status === 503 ? { 'retry-after': '1', ...extra.headers } : extra.headers;
-    return new ApiError(s.status, s.code, STATUS_TITLES[s.status] ?? 'Error', detail, { ...extra, headers });
+    return new ApiError(s.status, s.code, STATUS_TITLES[s.status] ?? 'Error', detail, extra);
   }
 
   toProblem(instance: string): Problem {

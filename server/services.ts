@@ -4,7 +4,9 @@
 import type { ConsoleHub } from '../core/hlos/console-hub.js';
 import type { Hlos } from '../core/hlos/hlos.js';
 import type { Hypervisor } from '../core/hyp/hypervisor.js';
+import type { DirNode } from '../fs/tree.js';
 import type { EventHub } from './events.js';
+import type { MetricsRegistry } from './metrics/registry.js';
 import type { VmAgent } from './vm-agent.js';
 
 export interface Services {
@@ -16,6 +18,10 @@ export interface Services {
   readonly hlos?: Hlos;
   /** The consoles of the HLOS's VMs (ring buffers, readers, input); without it the console routes are absent. */
   readonly consoles?: ConsoleHub;
+  /** The sysfs tree, mirrored at /v1/sysfs/<path>. */
+  readonly sysfs?: DirNode;
+  /** The metrics registry served at /metrics. */
+  readonly metrics?: MetricsRegistry;
 }
 
 declare module 'fastify' {

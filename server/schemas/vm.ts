@@ -42,5 +42,11 @@ export const VmCreate = {
     name,
     image: { type: 'string', enum: GUEST_IMAGES, description: 'The guest image to run.' },
     vcpus: { type: 'integer', minimum: 1, description: 'Number of vCPUs.' },
+    params: {
+      type: 'object',
+      description: 'The image\'s parameters, e.g. {"rate": 200} for traffic (messages and doorbell rings per second).',
+      additionalProperties: { anyOf: [{ type: 'number' }, { type: 'string' }, { type: 'boolean' }] },
+      maxProperties: 16,
+    },
   },
 } as const;
