@@ -68,24 +68,24 @@ export default async function eventRoutes(app: FastifyInstance, opts: EventRoute
 
     const stream = new PassThrough();
     let dropped = lastId === null ? 0 : app.events.lostAfter(lastId);
+    // Tell the reader what it lost as soon as it has caught up, even if no event follows.
+    const reportLost = () => {
+      if (dropped === 0) return;
+      stream.write(lostFrame(dropped));
+      dropped = 0;
+    };
     const deliver = (e: HubEvent) => {
       if (filter !== null && !filter.has(e.type)) return;
       if (stream.writableLength > MAX_BUFFERED_BYTES) {
-        dropped++;
+        if (dropped++ === 0) stream.once('drain', reportLost);
         return;
       }
-      if (dropped > 0) {
-        stream.write(lostFrame(dropped));
-        dropped = 0;
-      }
+      reportLost();
       stream.write(frame(e));
     };
     // A comment first: the client sees the response (and its headers) at once.
     stream.write(': gunyah-emu events\n\n');
-    if (dropped > 0) {
-      stream.write(lostFrame(dropped));
-      dropped = 0;
-    }
+    reportLost();
     const unsubscribe = app.events.subscribe(deliver, lastId);
     const heartbeat = setInterval(() => stream.write(': heartbeat\n\n'), heartbeatMs);
     const end = () => stream.end();

@@ -40,11 +40,9 @@ class SseClient {
   }
 
   private feed(chunk: string): void {
-    this.buffer += chunk;
-    let cut: number;
-    while ((cut = this.buffer.indexOf('\n\n')) >= 0) {
-      const frame = this.buffer.slice(0, cut);
-      this.buffer = this.buffer.slice(cut + 2);
+    const frames = (this.buffer + chunk).split('\n\n');
+    this.buffer = frames.pop()!;
+    for (const frame of frames) {
       if (frame.startsWith(':')) {
         this.comments++;
         continue;
@@ -63,12 +61,20 @@ class SseClient {
   async until(check: () => boolean, what: string, ms = 3000): Promise<void> {
     const deadline = Date.now() + ms;
     while (!check()) {
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; have ${JSON.stringify(this.events)}`);
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; have ${this.events.length} events, the last ${JSON.stringify(this.events.at(-1))?.slice(0, 200)}`);
       await new Promise<void>((resolve) => {
         this.waiters.push(resolve);
         setTimeout(resolve, 50);
       });
     }
+  }
+
+  pause(): void {
+    this.res?.pause();
+  }
+
+  resume(): void {
+    this.res?.resume();
   }
 
   close(): void {
@@ -203,4 +209,27 @@ test('events: disconnects leave nothing behind, and closing the app ends streams
   await clients[2]!.ended;
   assert.equal(app.events.subscriberCount, 0);
   assert.equal(f.hyp.events.listenerCount(), baseline);
+});
+
+test('events: a reader too slow to keep up loses events, and is told exactly how many', async () => {
+  const { app, sse } = await listening();
+  const client = sse();
+  await client.until(() => client.comments > 0, 'the opening comment');
+  client.pause();
+  const filler = 'x'.repeat(1024);
+  const published = 20_000; // 20 MB: more than the stream's buffer and the socket's together
+  for (let i = 0; i < published; i++) app.events.publish('vm-created', { vmid: i, name: filler });
+  client.resume();
+  // The loss notice comes once the reader has caught up, without waiting for another event.
+  await client.until(() => client.events.some((e) => e.event === 'events-lost'), 'the loss notice', 20_000);
+  app.events.publish('vm-destroyed', { vmid: 0, name: 'last' });
+  await client.until(() => client.events.at(-1)?.event === 'vm-destroyed', 'the last event', 20_000);
+  const lost = client.events.filter((e) => e.event === 'events-lost').reduce((n, e) => n + (e.data.lost as number), 0);
+  const delivered = client.events.filter((e) => e.event !== 'events-lost').length;
+  assert.ok(lost > 0, 'the slow reader lost events');
+  assert.equal(delivered + lost, published + 1, 'every event is either delivered or counted as lost');
+  const ids = client.events.filter((e) => e.id !== null).map((e) => e.id!);
+  assert.deepEqual(ids, [...ids].sort((a, b) => a - b), 'in order');
+  client.close();
+  await app.close();
 });

@@ -27,8 +27,10 @@ test('problems: core errors map to one status each, keeping their spec names', (
   assert.deepEqual(rmErrorStatus(RM_ERROR.VMID_INVALID), { code: 'RM_ERROR_VMID_INVALID', status: 404 });
   assert.deepEqual(rmErrorStatus(RM_ERROR.ARGUMENT_INVALID), { code: 'RM_ERROR_ARGUMENT_INVALID', status: 400 });
   assert.deepEqual(rmErrorStatus(RM_ERROR.UNIMPLEMENTED), { code: 'RM_ERROR_UNIMPLEMENTED', status: 501 });
-  // ERROR_RETRY says "try again": the problem carries Retry-After.
+  // 503s say when to try again: ERROR_RETRY, and the RM not answering in time.
   assert.equal(ApiError.gh(GH_ERROR.RETRY, 'busy').extra.headers?.['retry-after'], '1');
+  assert.equal(ApiError.control('RM_TIMEOUT', 'no answer').extra.headers?.['retry-after'], '1');
+  assert.equal(ApiError.control('RM_TIMEOUT', 'no answer', { headers: { 'retry-after': '5' } }).extra.headers?.['retry-after'], '5');
 });
 
 test('problems: malformed JSON and empty JSON bodies are 400 MALFORMED_JSON', async () => {
