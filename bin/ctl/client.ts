@@ -99,8 +99,10 @@ export class ApiClient {
     socketPath: string, method: string, path: string, headers: Record<string, string>, body: Uint8Array | undefined,
     signal?: AbortSignal,
   ): Promise<ApiResponse> {
+    // A stated length, as fetch sends: node:http would otherwise send a body-less POST chunked.
+    const sized = { ...headers, 'content-length': String(body?.byteLength ?? 0) };
     return new Promise((resolve, reject) => {
-      const req = httpRequest({ socketPath, method, path, headers, signal }, (res) => resolve(nodeResponse(res)));
+      const req = httpRequest({ socketPath, method, path, headers: sized, signal }, (res) => resolve(nodeResponse(res)));
       req.once('error', (err) => reject(signal?.aborted ? err : new ConnectError(this.target, causeOf(err))));
       req.end(body);
     });

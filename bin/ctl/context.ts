@@ -27,17 +27,17 @@ export class Ctl {
   constructor(
     readonly client: ApiClient,
     readonly json: boolean,
-    private readonly out: NodeJS.WritableStream = process.stdout,
   ) {}
 
-  /** `--json`: the value as JSON; else the human text. */
+  /** `--json`: the value as JSON (nothing for an answer without a body); else the human text. */
   print(value: unknown, human: () => string): void {
-    this.write(this.json ? JSON.stringify(value, null, 2) : human());
+    if (!this.json) this.write(human());
+    else if (value !== undefined) this.write(JSON.stringify(value, null, 2));
   }
 
   /** One line of output. */
   write(line: string): void {
-    this.out.write(`${line}\n`);
+    process.stdout.write(`${line}\n`);
   }
 
   /** The VMID a command argument names: a VMID (decimal or 0x hex), else a VM name looked up in GET /v1/vms. */

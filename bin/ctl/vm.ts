@@ -1,11 +1,12 @@
 // gunyahctl vm ...: the VM lifecycle routes (product brief, "REST API": GET|POST /v1/vms, GET|DELETE
 // /v1/vms/{vmid}, POST /v1/vms/{vmid}/start|stop|reset). Each change goes through the RM on the daemon's side.
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
+import { GUEST_IMAGES } from '../../server/schemas/vm.js';
 import { action, intArg, type Ctl, type Vm } from './context.js';
 import { fields, table } from './format.js';
 
 /** A byte count as the largest whole binary unit it fills: 4096 -> 4 KiB. */
-export function size(hex: string | undefined): string | undefined {
+function size(hex: string | undefined): string | undefined {
   if (hex === undefined) return undefined;
   let n = Number(BigInt(hex));
   for (const unit of ['B', 'KiB', 'MiB', 'GiB']) {
@@ -15,7 +16,7 @@ export function size(hex: string | undefined): string | undefined {
   return `${n} TiB`;
 }
 
-export function vmTable(vms: readonly Vm[]): string {
+function vmTable(vms: readonly Vm[]): string {
   return table(
     ['VMID', 'NAME', 'TYPE', 'STATUS', 'OS STATUS', 'IMAGE', 'VCPUS', 'MEMORY'],
     vms.map((v) => [v.vmid, v.name, v.type, v.status, v.os_status, v.image, v.vcpus, size(v.memory?.size)]),
@@ -61,7 +62,7 @@ export function registerVm(program: Command): void {
   vm.command('create')
     .description('create a secondary VM through the RM (POST /v1/vms); it starts running its image')
     .argument('<name>', 'the new VM\'s name')
-    .requiredOption('--image <image>', 'guest image: idle, console-echo, msgq-echo, doorbell-ping, traffic')
+    .addOption(new Option('--image <image>', 'the guest image to run').choices(GUEST_IMAGES).makeOptionMandatory())
     .option('--vcpus <n>', 'number of vCPUs', intArg(1), 1)
     .action(action(async (ctl, name: string, opts: { image: string; vcpus: number }) => {
       const created = await ctl.client.json<Vm>('POST', '/v1/vms', { json: { name, image: opts.image, vcpus: opts.vcpus } });
@@ -86,7 +87,6 @@ export function registerVm(program: Command): void {
     .action(action(async (ctl, vmArg: string) => {
       const vmid = await ctl.vmid(vmArg);
       const answer = await ctl.client.json<unknown>('DELETE', `/v1/vms/${vmid}`);
-      if (ctl.json && answer !== undefined) ctl.print(answer, () => '');
-      else if (!ctl.json) ctl.write(`deleted VM ${vmid}`);
+      ctl.print(answer, () => `deleted VM ${vmid}`);
     }));
 }
