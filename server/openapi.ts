@@ -4,23 +4,23 @@
 // committed copy is stale.
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { ConsoleHub } from '../core/hlos/console-hub.js';
 import { bootDevice } from '../core/hlos/device.js';
 import { buildApp } from './app.js';
+import { deviceServices } from './device-services.js';
 
 export const OPENAPI_FILE = fileURLToPath(new URL('../../openapi/openapi.json', import.meta.url));
 export const REGENERATE_COMMAND = 'npm run openapi';
 
 export async function generateOpenApi(): Promise<Record<string, unknown>> {
   const device = bootDevice();
-  const consoles = new ConsoleHub(device.hlos.rm, device.hlos.vms, { rmEvents: device.system.rm.events });
-  const app = await buildApp({ hyp: device.hyp, hlos: device.hlos, consoles }, { rateLimit: false });
+  const services = deviceServices(device, { processMetrics: false });
+  const app = await buildApp(services, { rateLimit: false });
   try {
     await app.ready();
     return JSON.parse(JSON.stringify(app.swagger())) as Record<string, unknown>;
   } finally {
     await app.close();
-    consoles.close();
+    services.close();
     device.close();
   }
 }

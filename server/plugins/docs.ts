@@ -17,6 +17,8 @@ export const TAGS = [
   { name: 'abi', description: 'Raw ABI access: one hypercall as a VM\'s vCPU 0, and its guest memory (spec §1).' },
   { name: 'consoles', description: 'VM consoles over HTTP: output streams and input (spec §10).' },
   { name: 'events', description: 'The event stream (server-sent events).' },
+  { name: 'sysfs', description: 'The sysfs tree over HTTP: the same bytes as the FUSE mount (spec §11).' },
+  { name: 'telemetry', description: 'Prometheus metrics.' },
 ];
 
 const DESCRIPTION = `The control API of gunyah-emu, an emulated Gunyah hypervisor and Resource Manager.
@@ -48,6 +50,15 @@ export default fp(async function docs(app: FastifyInstance) {
       },
       security: [{}, { bearerAuth: [] }],
     },
+    // A wildcard route (the sysfs mirror) is documented with its tail as one `path` parameter.
+    transform: ({ schema, url }) => {
+      if (!url.endsWith('/*')) return { schema, url };
+      const path = { type: 'string', description: 'The rest of the path, slashes included.' };
+      return {
+        schema: { ...schema, params: { type: 'object', required: ['path'], properties: { path } } },
+        url: `${url.slice(0, -1)}:path`,
+      };
+    },
     // Shared schemas keep their $id as their component name.
     refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => String(json.$id ?? `def-${i}`) },
   });
@@ -67,6 +78,7 @@ const INDEX_PAGE = `<!doctype html>
 <li><a href="/openapi.json">OpenAPI document</a></li>
 <li><a href="/v1/hypervisor">Hypervisor identity</a></li>
 <li><a href="/v1/events">Event stream</a></li>
+<li><a href="/console/128">Console of VM 128 in the browser</a> (any VM: <code>/console/&lt;vmid&gt;</code>)</li>
 </ul>
 </body></html>
 `;

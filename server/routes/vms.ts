@@ -124,9 +124,9 @@ export default async function vmRoutes(app: FastifyInstance) {
       tag: 'vms',
       summary: 'Inspect a VM',
       description: 'The HLOS\'s view of one VM.',
+      vmStates: VM_STATE_NAMES,
       params: vmParams,
       response: one,
-      problems: [404],
     }),
   }, async (request) => {
     const vm = hlos().getVm(request.params.vmid);
