@@ -102,7 +102,7 @@ function testImage(guests: Map<number, TestGuest>): ImageDefinition<Record<strin
 }
 
 /** Wait for `cond`, turning the event loop (1 ms timers); fails after `ms`. */
-export async function until(cond: () => boolean, what: string, ms = 3000): Promise<void> {
+export async function until(cond: () => boolean, what: string, ms = 10_000): Promise<void> {
   const end = performance.now() + ms;
   while (!cond()) {
     if (performance.now() > end) assert.fail(`timed out waiting for ${what}`);

@@ -125,7 +125,7 @@ export class SseReader extends StreamReader {
     return this.events.at(-1)?.id ?? null;
   }
 
-  async waitFor(cond: (r: SseReader) => boolean, what: string, ms = 5000): Promise<void> {
+  async waitFor(cond: (r: SseReader) => boolean, what: string, ms = 10_000): Promise<void> {
     await until(() => {
       if (cond(this)) return true;
       if (this.done) assert.fail(`the stream ended before ${what}`);
