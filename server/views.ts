@@ -1,19 +1,17 @@
 // Read-only JSON views of a VM's capabilities and of the message queues and doorbells they name. Gunyah has no
 // hypercall that lists a cspace, so these read the core's objects directly; they never change anything.
+import { GH_ERROR } from '../core/abi/errors.js';
 import { OBJECT_STATE_NAMES, right, rightNames, type ObjectType } from '../core/abi/objects.js';
-import type { Cap } from '../core/hyp/cspace.js';
+import type { Cap, CSpace } from '../core/hyp/cspace.js';
 import type { Hypervisor } from '../core/hyp/hypervisor.js';
-import type { HypObject } from '../core/hyp/object.js';
 import type { Doorbell } from '../core/ipc/doorbell.js';
 import type { Msgqueue } from '../core/ipc/msgqueue.js';
 import type { Addrspace } from '../core/mem/addrspace.js';
 import type { Vcpu } from '../core/vm/vcpu.js';
 import type { VirqSource } from '../core/vm/vic.js';
-import type { CSpace } from '../core/hyp/cspace.js';
 import type { Vm } from '../core/vm/vm.js';
-import { GH_ERROR } from '../core/abi/errors.js';
+import { hex32, hex64, words } from './hex.js';
 import { ApiError } from './problem.js';
-import { hex32, hex64 } from './hex.js';
 
 /** spec §1.4 names the thread object "vCPU"; every other type keeps its own name. */
 export const capabilityTypeName = (type: ObjectType): string => (type === 'thread' ? 'vcpu' : type);
@@ -104,11 +102,9 @@ function namesOf(type: ObjectType, mask: number): string[] {
   return names;
 }
 
-const split = (capid: bigint): [number, number] => [Number(capid & 0xffffffffn), Number(capid >> 32n)];
-
 /** The capability at `capid` in the VM's cspace, of `type` when given; GH errors as problems (404 for most). */
 export function capAt(vm: Vm, capid: bigint, type: ObjectType | null = null): Cap {
-  const [lo, hi] = split(capid);
+  const [lo, hi] = words(capid);
   const cap = vm.cspace.capAt(lo, hi);
   const err = typeof cap === 'number' ? cap : type !== null && cap.object.type !== type ? GH_ERROR.CSPACE_WRONG_OBJECT_TYPE : GH_ERROR.OK;
   if (err !== GH_ERROR.OK) {
@@ -135,7 +131,6 @@ export function capabilityView(cap: Cap, hyp: Hypervisor): CapabilityView {
   };
   switch (o.type) {
     case 'msgqueue':
-    case 'doorbell':
     case 'doorbell': {
       const { send, receive } = ends(hyp, o as Msgqueue | Doorbell);
       view.send_vmids = send;

@@ -19,7 +19,7 @@ import type { Msgqueue } from '../core/ipc/msgqueue.js';
 import type { Vcpu } from '../core/vm/vcpu.js';
 import type { Vm } from '../core/vm/vm.js';
 import { callErrorName, nativeCallInfo, smcccCallInfo } from './call-info.js';
-import { hex64 } from './hex.js';
+import { hex64, words } from './hex.js';
 import { ApiError } from './problem.js';
 import { waitForAssert } from './virq-wait.js';
 
@@ -123,7 +123,7 @@ export class VmAgent {
       return this.call(vm, 'msgqueue_send', [capid, bytes.length, ipa, flags]);
     });
     if (r.err === GH_ERROR.ARGUMENT_SIZE) {
-      const q = vm.cspace.lookup<Msgqueue>(...split(capid), 'msgqueue', 0);
+      const q = vm.cspace.lookup<Msgqueue>(...words(capid), 'msgqueue', 0);
       const max = typeof q === 'number' ? '' : ` of ${q.maxMsgSize} bytes`;
       throw ApiError.gh(r.err, `a message of ${bytes.length} bytes is larger than the maximum${max} of message queue ${hex64(capid)}`);
     }
@@ -156,7 +156,7 @@ export class VmAgent {
       const left = deadline - performance.now();
       if (left <= 0 || signal?.aborted) break;
       // msgqReceive succeeded in the lookup, so the capability names an active queue with the RECEIVE right.
-      const q = vm.cspace.lookup<Msgqueue>(...split(capid), 'msgqueue', right('msgqueue', 'receive'));
+      const q = vm.cspace.lookup<Msgqueue>(...words(capid), 'msgqueue', right('msgqueue', 'receive'));
       if (typeof q === 'number' || !(await waitForAssert(q.receiveVirq, left, signal))) break;
     }
     const waited = timeoutMs > 0 ? ` after waiting ${timeoutMs} ms` : '';
@@ -237,8 +237,6 @@ export class VmAgent {
     return ApiError.gh(err, `${call} on capability ${hex64(capid)} of VM ${vm.vmid} failed: ${ghErrorName(err)}`);
   }
 }
-
-const split = (capid: bigint): [number, number] => [Number(capid & 0xffffffffn), Number(capid >> 32n)];
 
 /** The IPA of a VM's scratch page: the last page of its highest RAM region. */
 export function scratchIpa(vm: Vm): number {
