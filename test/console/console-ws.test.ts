@@ -115,13 +115,13 @@ function fakeTty() {
   return { stdin, stdout, text: () => Buffer.concat(out).toString() };
 }
 
-test('gunyahctl console attaches over TCP: raw mode, output, typed input, Ctrl-] detaches', () => withServer(async ({ s, base }) => {
+test('gunyahctl console attaches over TCP by VM name: raw mode, output, typed input, Ctrl-] detaches', () => withServer(async ({ s, base }) => {
   const vm = await s.createVm('echo1', 'console-echo');
   await until(() => s.hub.bytesOut(vm.vmid) > 0, 'banner');
   const tty = fakeTty();
-  const attached = attachConsole({ baseUrl: base, vmid: vm.vmid, stdin: tty.stdin, stdout: tty.stdout });
+  const attached = attachConsole({ baseUrl: base, vmid: 'echo1', stdin: tty.stdin, stdout: tty.stdout });
   await until(() => tty.text().includes(PROMPT), 'the prompt');
-  assert.ok(tty.text().startsWith(`Connected to VM ${vm.vmid}. Escape character is ^]\r\n`));
+  assert.ok(tty.text().startsWith(`Connected to VM echo1 (VMID ${vm.vmid}). Escape character is ^]\r\n`), 'by name');
   assert.ok(tty.text().includes(banner(vm.vmid)), 'the banner from the history');
   tty.stdin.write('hello from the terminal\r');
   await until(() => tty.text().endsWith(`hello from the terminal\r\n${PROMPT}`), 'the echo');
@@ -157,7 +157,7 @@ test('gunyahctl console works over the Unix socket and reports the end of the co
   }
 }));
 
-test('gunyahctl console reports an unknown VM as the API problem', () => withServer(async ({ base }) => {
+test('gunyahctl console reports an unknown VMID as the API problem, an unknown name as not found', () => withServer(async ({ base }) => {
   const tty = fakeTty();
   await assert.rejects(attachConsole({ baseUrl: base, vmid: 0x99, stdin: tty.stdin, stdout: tty.stdout }), (err: unknown) => {
     assert.ok(err instanceof ApiProblem);
@@ -165,5 +165,6 @@ test('gunyahctl console reports an unknown VM as the API problem', () => withSer
     assert.equal(err.problem.code, 'VM_NOT_FOUND');
     return true;
   });
+  await assert.rejects(attachConsole({ baseUrl: base, vmid: 'no-such-vm', stdin: tty.stdin, stdout: tty.stdout }), /no VM named "no-such-vm"/);
   assert.deepEqual(tty.stdin.rawModes, [], 'the terminal was never touched');
 }));
