@@ -7,7 +7,7 @@ import { EventHub } from './events.js';
 import { EVENT_SOURCES } from './event-sources.js';
 import access, { type AccessOptions } from './plugins/access.js';
 import docs from './plugins/docs.js';
-import problems from './plugins/problems.js';
+import problems, { frameworkProblem } from './plugins/problems.js';
 import vmState from './plugins/vm-state.js';
 import capabilityRoutes from './routes/capabilities.js';
 import consoleRoutes from './routes/console.js';
@@ -52,6 +52,7 @@ export async function buildApp(services: Services, opts: AppOptions = {}): Promi
     logger: loggerOptions(opts.logger),
     bodyLimit: JSON_BODY_LIMIT,
     schemaController,
+    frameworkErrors: frameworkProblem,
   });
 
   const events = new EventHub(EVENT_SOURCES, opts.eventHistory);

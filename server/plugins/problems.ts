@@ -28,6 +28,14 @@ function toApiError(err: FastifyError, request: FastifyRequest): ApiError {
   return ApiError.control('INTERNAL_ERROR', 'the server failed to answer this request; the log has the details');
 }
 
+/**
+ * What Fastify answers itself, before routing (a URL whose percent-encoding does not decode): a problem too. Passed
+ * as Fastify's `frameworkErrors` option, which only the constructor takes.
+ */
+export function frameworkProblem(err: FastifyError, _request: FastifyRequest, reply: FastifyReply): void {
+  sendProblem(reply, ApiError.control('MALFORMED_REQUEST', err.message));
+}
+
 export function sendProblem(reply: FastifyReply, error: ApiError): FastifyReply {
   for (const [name, value] of Object.entries(error.extra.headers ?? {})) reply.header(name, value);
   return reply.code(error.status).type(PROBLEM_CONTENT_TYPE).send(error.toProblem(reply.request.url));
