@@ -1,6 +1,6 @@
 // gunyahctl vm ...: the VM lifecycle routes (product brief, "REST API": GET|POST /v1/vms, GET|DELETE
 // /v1/vms/{vmid}, POST /v1/vms/{vmid}/start|stop|reset). Each change goes through the RM on the daemon's side.
-import { Option, type Command } from 'commander';
+import { InvalidArgumentError, Option, type Command } from 'commander';
 import { GUEST_IMAGES } from '../../server/schemas/vm.js';
 import { action, intArg, type Ctl, type Vm } from './context.js';
 import { fields, table } from './format.js';
@@ -21,6 +21,29 @@ function vmTable(vms: readonly Vm[]): string {
     ['VMID', 'NAME', 'TYPE', 'STATUS', 'OS STATUS', 'IMAGE', 'VCPUS', 'MEMORY'],
     vms.map((v) => [v.vmid, v.name, v.type, v.status, v.os_status, v.image, v.vcpus, size(v.memory?.size)]),
   );
+}
+
+/** A vCPU as GET /v1/vms/{vmid}/vcpus answers it (spec §6). */
+interface Vcpu {
+  index: number;
+  state: string;
+  priority: number;
+  timeslice_ns: number;
+  affinity: number;
+  run_time_ns: number;
+  wakeups: number;
+  hypercalls: number;
+}
+
+type ParamValue = number | string | boolean;
+
+/** `--param key=value`, repeatable: numbers and true/false keep their JSON type, anything else is a string. */
+function paramArg(value: string, previous: Record<string, ParamValue> = {}): Record<string, ParamValue> {
+  const m = /^([^=]+)=(.*)$/s.exec(value);
+  if (m === null) throw new InvalidArgumentError('expected key=value, e.g. rate=200.');
+  const raw = m[2]!;
+  const parsed = raw === 'true' ? true : raw === 'false' ? false : raw !== '' && Number.isFinite(Number(raw)) ? Number(raw) : raw;
+  return { ...previous, [m[1]!]: parsed };
 }
 
 function vmFields(v: Vm): string {
@@ -64,8 +87,10 @@ export function registerVm(program: Command): void {
     .argument('<name>', 'the new VM\'s name')
     .addOption(new Option('--image <image>', 'the guest image to run').choices(GUEST_IMAGES).makeOptionMandatory())
     .option('--vcpus <n>', 'number of vCPUs', intArg(1), 1)
-    .action(action(async (ctl, name: string, opts: { image: string; vcpus: number }) => {
-      const created = await ctl.client.json<Vm>('POST', '/v1/vms', { json: { name, image: opts.image, vcpus: opts.vcpus } });
+    .option('--param <key=value>', 'an image parameter, e.g. rate=200 for traffic (repeatable)', paramArg)
+    .action(action(async (ctl, name: string, opts: { image: string; vcpus: number; param?: Record<string, ParamValue> }) => {
+      const json = { name, image: opts.image, vcpus: opts.vcpus, ...(opts.param === undefined ? {} : { params: opts.param }) };
+      const created = await ctl.client.json<Vm>('POST', '/v1/vms', { json });
       ctl.print(created, () => vmFields(created));
     }));
 
@@ -79,6 +104,20 @@ export function registerVm(program: Command): void {
       .argument(VM, VM_HELP)
       .action(action((ctl, vmArg: string) => lifecycle(ctl, what, vmArg)));
   }
+
+  vm.command('vcpus')
+    .description('list a VM\'s vCPUs: scheduling state, priority, run time, wake-ups and hypercalls (GET /v1/vms/{vmid}/vcpus)')
+    .argument(VM, VM_HELP)
+    .action(action(async (ctl, vmArg: string) => {
+      const vcpus = await ctl.client.get<Vcpu[]>(`/v1/vms/${await ctl.vmid(vmArg)}/vcpus`);
+      ctl.print(vcpus, () => table(
+        ['VCPU', 'STATE', 'PRIORITY', 'TIMESLICE MS', 'AFFINITY', 'RUN TIME MS', 'WAKEUPS', 'HYPERCALLS'],
+        vcpus.map((v) => [
+          v.index, v.state, v.priority, v.timeslice_ns / 1e6, v.affinity < 0 ? null : v.affinity,
+          Math.round(v.run_time_ns / 1e6), v.wakeups, v.hypercalls,
+        ]),
+      ));
+    }));
 
   vm.command('rm')
     .alias('delete')

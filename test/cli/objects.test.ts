@@ -66,6 +66,13 @@ test('caps lists a VM\'s capabilities with their types and what they point at', 
   assert.match(r.stdout, /^CAPID +TYPE +STATE +OBJECT +TARGET +RIGHTS$/m);
   assert.match(r.stdout, new RegExp(`^0x[0-9a-f]{16} +msgqueue +active +\\d+ +.*-> .*\\b3\\b.* +send$`, 'm'));
   assert.match(r.stdout, /^0x[0-9a-f]{16} +msgqueue +active +\d+ +\S*\b3\b\S* -> .* +receive$/m);
+
+  const one = await ctl(['caps', 'HLOS', toEcho], env);
+  assert.equal(one.code, 0, one.stderr);
+  assert.match(one.stdout, new RegExp(`^capid: +${toEcho}\ntype: +msgqueue\nrights: +send \\(0x00000001\\)\n`));
+  const none = await ctl(['caps', 'HLOS', '0x99'], env);
+  assert.equal(none.code, 1);
+  assert.match(none.stderr, /^gunyahctl: ERROR_ARGUMENT_INVALID: .*\n {2}field: \/params\/capid\n$/);
 });
 
 test('msgq send and recv: a round trip through the msgq-echo VM, text and binary', async () => {

@@ -81,6 +81,19 @@ test('vm create, show, stop and rm: a round trip with exit code 0 at each step, 
   assert.equal(goneByName.stderr, 'gunyahctl: VM_NOT_FOUND: no VM named "cli-rt" (gunyahctl vm ls lists them)\n');
 });
 
+test('vm create --param passes the image\'s parameters; vm vcpus lists each vCPU with its hypercall count', async () => {
+  const created = await ctl(['--json', 'vm', 'create', '--image', 'traffic', '--vcpus', '1', '--param', 'rate=20', '--param', 'console_rate=0', 'cli-traffic'], env);
+  assert.equal(created.code, 0, created.stderr);
+  assert.equal((JSON.parse(created.stdout) as Vm).image, 'traffic');
+  const vcpus = await ctl(['vm', 'vcpus', 'svm2'], env);
+  assert.equal(vcpus.code, 0, vcpus.stderr);
+  assert.match(vcpus.stdout, /^VCPU +STATE +PRIORITY +TIMESLICE MS +AFFINITY +RUN TIME MS +WAKEUPS +HYPERCALLS\n +0 +[a-z_]+ +\d+ +[\d.]+ +(\d+|-) +\d+ +\d+ +[1-9]\d*\n$/);
+  const badParam = await ctl(['vm', 'create', '--image', 'traffic', '--param', 'rate', 'x'], env);
+  assert.equal(badParam.code, 2);
+  assert.match(badParam.stderr, /'--param <key=value>' argument 'rate' is invalid/);
+  assert.equal((await ctl(['vm', 'rm', 'cli-traffic'], env)).code, 0);
+});
+
 test('an unknown VM is exit code 4 with the problem code; a refused change is exit code 1 with its code', async () => {
   const [unknown, caps, refused, invalid] = await Promise.all([
     ctl(['vm', 'show', '77'], env),
