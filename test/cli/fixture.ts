@@ -16,11 +16,12 @@ export interface Gunyahd {
   close(): Promise<void>;
 }
 
-/** gunyahd with the default topology, once its ready line names the API's URL. */
-export async function startGunyahd(): Promise<Gunyahd> {
+/** gunyahd with the default topology (and `flags`), once its ready line names the API's URL. */
+export async function startGunyahd(flags: readonly string[] = []): Promise<Gunyahd> {
   const dir = mkdtempSync(join(tmpdir(), 'gunyahctl-test-'));
   const socket = join(dir, 'gunyahd.sock');
-  const child = spawn(process.execPath, [GUNYAHD, '--no-mount', '--port', '0', '--socket', socket, '--seed', '1', '--log-level', 'silent'], {
+  const args = [GUNYAHD, '--no-mount', '--port', '0', '--socket', socket, '--seed', '1', '--log-level', 'silent', ...flags];
+  const child = spawn(process.execPath, args, {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
