@@ -65,6 +65,12 @@ async function run(argv: readonly string[]): Promise<number> {
   }
 }
 
+// A reader that went away (`gunyahctl events | head -1`) ends the command quietly, as it ends `cat`.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code !== 'EPIPE') throw err;
+  process.exit(EXIT.OK);
+});
+
 const code = await run(process.argv.slice(2));
 // Exit once stdout has drained; idle keep-alive connections must not hold the process open.
 process.stdout.write('', () => process.exit(code));

@@ -36,7 +36,7 @@ interface Snapshot {
 type Rates = { [K in keyof VmCounters]: number | null };
 
 /** Per-VM counters from one scrape: message counts go to the queue's sending or receiving VM. */
-export function countersOf(metricsText: string): Map<number, VmCounters> {
+function countersOf(metricsText: string): Map<number, VmCounters> {
   const samples = parseSamples(metricsText, WANTED);
   const ends = new Map<string, { sender: number; receiver: number }>();
   for (const s of samples) {
@@ -85,7 +85,7 @@ function ratesOf(vmid: number, before: Snapshot | null, now: Snapshot): Rates {
   return { hypercalls: per('hypercalls'), sent: per('sent'), received: per('received'), rings: per('rings') };
 }
 
-export function frame(target: string, before: Snapshot | null, now: Snapshot): string {
+function frame(target: string, before: Snapshot | null, now: Snapshot): string {
   const rows = now.vms.map((vm) => ({ vm, rates: ratesOf(vm.vmid, before, now) }));
   const total = (key: keyof VmCounters) =>
     rows.some((r) => r.rates[key] === null) ? null : rows.reduce((sum, r) => sum + r.rates[key]!, 0);

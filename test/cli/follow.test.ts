@@ -53,6 +53,18 @@ test('events ends with exit 0 on SIGINT', async () => {
   assert.equal(await exited, 0);
 });
 
+test('events ends with exit 0 when its reader goes away (a closed pipe)', async () => {
+  const events = spawnCtl(['events', '--types', 'vm-status'], env);
+  const exited = exitOf(events);
+  await waitFor(events.stderr, /following events/, 10_000);
+  events.stdout.destroy();
+  // The next event finds the pipe closed.
+  await ctl(['vm', 'create', '--image', 'idle', 'ev-pipe'], env);
+  const timer = setTimeout(() => events.kill(), 10_000);
+  assert.equal(await exited, 0);
+  clearTimeout(timer);
+});
+
 test('top --once prints one frame: every VM with its rates over the interval; the traffic VM makes hypercalls', async () => {
   const r = await ctl(['top', '--once', '--interval', '500'], env);
   assert.equal(r.code, 0, r.stderr);
