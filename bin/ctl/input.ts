@@ -4,14 +4,14 @@ import { UsageError } from './errors.js';
 
 export type InputEncoding = 'utf8' | 'base64' | 'hex';
 
-async function readStdin(): Promise<Buffer<ArrayBuffer>> {
+async function readStdin(): Promise<Buffer> {
   const parts: Buffer[] = [];
   for await (const part of process.stdin) parts.push(part as Buffer);
   return Buffer.concat(parts);
 }
 
 /** The bytes a payload argument (or standard input) stands for. */
-export async function payload(arg: string | undefined, encoding: InputEncoding): Promise<Buffer<ArrayBuffer>> {
+export async function payload(arg: string | undefined, encoding: InputEncoding): Promise<Buffer> {
   const raw = arg === undefined || arg === '-' ? await readStdin() : Buffer.from(arg, 'utf8');
   if (encoding === 'utf8') return raw;
   const text = raw.toString('utf8').trim();
