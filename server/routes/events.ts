@@ -24,6 +24,10 @@ const frame = (e: HubEvent): string =>
 
 const lostFrame = (lost: number): string => `event: ${EVENTS_LOST}\ndata: ${JSON.stringify({ type: EVENTS_LOST, lost })}\n\n`;
 
+/** The last event of every stream when the daemon stops (no id: it is not in the hub and nothing follows it). */
+export const EVENTS_SHUTDOWN = 'shutdown';
+const SHUTDOWN_FRAME = `event: ${EVENTS_SHUTDOWN}\ndata: ${JSON.stringify({ type: EVENTS_SHUTDOWN, reason: 'daemon stopping' })}\n\n`;
+
 export default async function eventRoutes(app: FastifyInstance, opts: EventRouteOptions) {
   const heartbeatMs = opts.heartbeatMs ?? DEFAULT_HEARTBEAT_MS;
 
@@ -88,7 +92,8 @@ export default async function eventRoutes(app: FastifyInstance, opts: EventRoute
     reportLost();
     const unsubscribe = app.events.subscribe(deliver, lastId);
     const heartbeat = setInterval(() => stream.write(': heartbeat\n\n'), heartbeatMs);
-    const end = () => stream.end();
+    // The daemon is stopping: the client learns it from a last event rather than from a cut connection.
+    const end = () => stream.end(SHUTDOWN_FRAME);
     app.closing.addEventListener('abort', end, { once: true });
     stream.once('close', () => {
       unsubscribe();
