@@ -65,6 +65,23 @@ test('events ends with exit 0 when its reader goes away (a closed pipe)', async 
   clearTimeout(timer);
 });
 
+test('console attaches to a VM\'s console: its output comes out, input goes in, the escape character detaches (exit 0)', async () => {
+  const attached = spawnCtl(['console', 'svm1', '--escape', '^A'], env);
+  const exited = exitOf(attached);
+  let stderr = '';
+  attached.stderr.on('data', (d: Buffer) => (stderr += d));
+  await waitFor(attached.stdout, /echo> $/, 10_000);
+  attached.stdin.write('from gunyahctl\r');
+  await waitFor(attached.stdout, /from gunyahctl\r\n/, 10_000);
+  attached.stdin.write('\x01');
+  assert.equal(await exited, 0);
+  assert.match(stderr, /^Connected to VM svm1 \(VMID 128\)\. Escape character is \^A/);
+  assert.match(stderr, /\[detached\]/);
+  const unknown = await ctl(['console', '77'], env);
+  assert.equal(unknown.code, 4);
+  assert.match(unknown.stderr, /^gunyahctl: (VM|CONSOLE)_NOT_FOUND: /);
+});
+
 test('top --once prints one frame: every VM with its rates over the interval; the traffic VM makes hypercalls', async () => {
   const r = await ctl(['top', '--once', '--interval', '500'], env);
   assert.equal(r.code, 0, r.stderr);
