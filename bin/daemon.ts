@@ -8,7 +8,10 @@
 import pino, { type Logger } from 'pino';
 import { bootDevice, type Device } from '../core/hlos/device.js';
 import type { Hlos } from '../core/hlos/hlos.js';
+import type { ConsoleHub } from '../core/hlos/console-hub.js';
 import { VmError } from '../core/hlos/vm-manager.js';
+import { openDaemonState, type DaemonState } from '../core/persist/daemon-state.js';
+import { PersistError } from '../core/persist/format.js';
 import { DEFAULT_MOUNT, type DaemonConfig } from '../core/config/schema.js';
 import { defaultMountDir } from '../fs/mount-lifecycle.js';
 
@@ -26,6 +29,8 @@ export interface RunningSurface {
   readonly url?: string;
   /** The directory this surface mounted, for the ready line. */
   readonly mountPoint?: string;
+  /** The console hub this surface serves: a snapshot restore puts the saved console logs back into it. */
+  readonly consoles?: ConsoleHub;
   close(): Promise<void>;
 }
 
@@ -45,6 +50,8 @@ export interface DaemonOptions {
   surfaces?: readonly Surface[];
   /** Default: pino at the configured level, to stderr. */
   log?: Logger;
+  /** `--restore FILE`: a snapshot (POST /v1/snapshot) to restore instead of the recorded or configured VMs. */
+  restore?: string | null;
 }
 
 /** The structured log of the daemon: JSON lines on stderr (stdout carries only the ready line). */
@@ -86,7 +93,9 @@ export async function startDaemon(config: DaemonConfig, opts: DaemonOptions = {}
   const offStatus = hlos.events.on('vm-status', (v) => log.debug({ vmid: v.vmid, status: v.status, os_status: v.os_status }, 'VM status'));
   const offExit = hlos.events.on('vm-exited', (v) => log.info({ vmid: v.vmid, exit_type: v.exitType }, 'VM exited'));
   const running: RunningSurface[] = [];
+  let state: DaemonState | null = null;
   const stop = async () => {
+    await state?.close();
     for (const s of running.splice(0).reverse()) await s.close();
     offStatus();
     offExit();
@@ -97,7 +106,13 @@ export async function startDaemon(config: DaemonConfig, opts: DaemonOptions = {}
       running.push(await surface.start(ctx));
       log.info({ surface: surface.name }, 'surface started');
     }
-    await createConfiguredVms(ctx);
+    // The VMs: a snapshot's, else the state directory's record, else the configuration's (core/persist).
+    const consoles = running.find((s) => s.consoles)?.consoles ?? null;
+    const opened = await openDaemonState({ hyp: device.hyp, hlos, rm: device.system.rm, consoles }, {
+      stateDir: config.stateDir, restoreFile: opts.restore ?? null, createConfigured: () => createConfiguredVms(ctx), log,
+    });
+    if (opened instanceof PersistError) throw new Error(opened.message);
+    state = opened;
   } catch (err) {
     await stop();
     throw err;

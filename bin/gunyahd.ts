@@ -18,6 +18,7 @@ interface Flags {
   socket?: string;
   mount?: string | false;
   stateDir?: string;
+  restore?: string;
   token?: string;
   seed?: number;
   logLevel?: string;
@@ -38,7 +39,8 @@ function parseFlags(argv: readonly string[]): Flags {
     .option('--socket <path>', 'also serve the REST API on this Unix socket')
     .option('--mount <dir>', 'directory where the /sys/hypervisor tree is mounted (default: a documented one)')
     .option('--no-mount', 'do not mount the sysfs tree')
-    .option('--state-dir <dir>', "directory for the daemon's state")
+    .option('--state-dir <dir>', "directory for the daemon's state: its VMs, kept across restarts, and snapshots")
+    .option('--restore <file>', 'start from a snapshot (POST /v1/snapshot) instead of the recorded or configured VMs')
     .option('--token <token>', 'bearer token required for changes (required beyond loopback)')
     .option('--seed <n>', 'seed for reproducible capability IDs', integer('seed', 0, 0xffffffff))
     .option('--log-level <level>', `log level on stderr: ${LOG_LEVELS.join(', ')}`)
@@ -85,7 +87,8 @@ function configure(flags: Flags): DaemonConfig | ConfigError {
 }
 
 async function main(): Promise<void> {
-  const config = configure(parseFlags(process.argv.slice(2)));
+  const flags = parseFlags(process.argv.slice(2));
+  const config = configure(flags);
   if (config instanceof ConfigError) {
     process.stderr.write(`gunyahd: ${config.message}\n`);
     process.exit(2);
@@ -101,7 +104,7 @@ async function main(): Promise<void> {
   process.on('SIGINT', shutdown);
   process.on('SIGTERM', shutdown);
   try {
-    daemon = await startDaemon(config, { surfaces: DEFAULT_SURFACES });
+    daemon = await startDaemon(config, { surfaces: DEFAULT_SURFACES, restore: flags.restore ?? null });
   } catch (err) {
     process.stderr.write(`gunyahd: start failed: ${err instanceof Error ? err.message : String(err)}\n`);
     process.exit(1);

@@ -17,6 +17,7 @@ import hypercallRoutes from './routes/hypercall.js';
 import hypervisorRoutes from './routes/hypervisor.js';
 import memoryRoutes from './routes/memory.js';
 import msgqRoutes from './routes/msgqs.js';
+import snapshotRoutes from './routes/snapshot.js';
 import sysfsRoutes from './routes/sysfs.js';
 import vmRoutes from './routes/vms.js';
 import { metricsPlugin } from './metrics/plugin.js';
@@ -36,6 +37,8 @@ export interface AppOptions extends AccessOptions {
   eventHistory?: number;
   /** Milliseconds between keep-alive comments on idle event streams. */
   eventHeartbeatMs?: number;
+  /** The daemon's --state-dir, where POST /v1/snapshot writes (without one it answers 409 NO_STATE_DIR). */
+  stateDir?: string | null;
 }
 
 const REDACT = ['req.headers.authorization', 'headers.authorization'];
@@ -87,6 +90,7 @@ export async function buildApp(services: Services, opts: AppOptions = {}): Promi
   await app.register(eventRoutes, { heartbeatMs: opts.eventHeartbeatMs });
   await app.register(consoleRoutes, { token: opts.token });
   if (services.sysfs) await app.register(sysfsRoutes, { root: services.sysfs });
+  await app.register(snapshotRoutes, { stateDir: opts.stateDir ?? null });
 
   return app;
 }

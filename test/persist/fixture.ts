@@ -13,7 +13,6 @@ import { bootDevice, type Device } from '../../core/hlos/device.js';
 import type { RestoreTarget } from '../../core/persist/restore.js';
 import type { PersistLog } from '../../core/persist/state-store.js';
 import { buildApp } from '../../server/app.js';
-import snapshotRoutes from '../../server/routes/snapshot.js';
 
 export interface PersistDevice {
   readonly device: Device;
@@ -38,8 +37,7 @@ export function persistDevice(seed = 11): PersistDevice {
 
 /** The device's REST app (no listener; `inject`) with the snapshot route writing into `stateDir`. */
 export async function persistApp(dev: PersistDevice, stateDir: string | null): Promise<FastifyInstance> {
-  const app = await buildApp({ hyp: dev.device.hyp, hlos: dev.device.hlos, consoles: dev.consoles }, { rateLimit: false });
-  await app.register(snapshotRoutes, { stateDir });
+  const app = await buildApp({ hyp: dev.device.hyp, hlos: dev.device.hlos, consoles: dev.consoles }, { rateLimit: false, stateDir });
   await app.ready();
   return app;
 }
