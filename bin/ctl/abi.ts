@@ -49,6 +49,10 @@ function resultText(r: HypercallResult): string {
   ].join('\n');
 }
 
+/** Help text examples from the ABI tables: hypervisor_identify's SMCCC function ID, the native immediates' base. */
+const IDENTIFY_ID = hex32(hypercallFunctionId(HC.hypervisor_identify));
+const NATIVE_BASE = `0x${NATIVE_HVC.BASE.toString(16)}`;
+
 /** Variadic register arguments, each parsed as it comes (commander hands the list so far). */
 const registerArgs = (value: string, previous: string[] = []): string[] => [...previous, hex64Arg(value)];
 
@@ -56,10 +60,10 @@ export function registerAbi(program: Command): void {
   program.command('hypercall')
     .description('run one raw hypercall as vCPU 0 of a VM and print X0-X7')
     .argument('<vm>', 'VMID (decimal or 0x hex) or VM name')
-    .argument('<function>', 'hypercall name (hypervisor_identify), SMCCC service name (VENDOR_HYP_CALL_UID), or function ID (0xc6008000)')
+    .argument('<function>', `hypercall name (hypervisor_identify), SMCCC service name (VENDOR_HYP_CALL_UID), or function ID (${IDENTIFY_ID})`)
     .argument('[args...]', 'argument registers, hex or decimal (SMCCC: X1..X7; native: X0..X7)', registerArgs)
-    .option('--native', 'native convention: FUNCTION is the HVC immediate (0x6000 + n), or a hypercall name')
-    .addHelpText('after', '\nExample: gunyahctl hypercall svm1 hypervisor_identify   (the same as 0xc6008000)')
+    .option('--native', `native convention: FUNCTION is the HVC immediate (${NATIVE_BASE} + n), or a hypercall name`)
+    .addHelpText('after', `\nExample: gunyahctl hypercall svm1 hypervisor_identify   (the same as ${IDENTIFY_ID})`)
     .action(action(async (ctl, vmArg: string, fn: string, args: string[] | undefined, opts: { native?: boolean }) => {
       const body = { ...callOf(fn, opts.native === true), args: args ?? [] };
       const result = await ctl.client.json<HypercallResult>('POST', `/v1/vms/${await ctl.vmid(vmArg)}/hypercall`, { json: body });
