@@ -27,6 +27,12 @@ export class RpcEndpoint {
   private closed = false;
   /** Times this client's queue was full and the RM waited for its TX-ready vIRQ. */
   txWaits = 0;
+  /**
+   * Test only (fault tests of client deadlines): the RM handles each complete request this many milliseconds after
+   * it arrived, in arrival order, as an overloaded RM would. 0, the default and the only value outside tests, means
+   * at once.
+   */
+  testDelayMs = 0;
 
   constructor(
     /** The client's VMID. */
@@ -108,6 +114,13 @@ export class RpcEndpoint {
     // spec §9.2: only REQUEST is accepted; anything else is silently dropped.
     if (r.type !== RM_MSG_TYPE.REQUEST) {
       this.stats.dropped('not_request');
+      return;
+    }
+    if (this.testDelayMs > 0) {
+      const { msgId, seq, payload } = r;
+      setTimeout(() => {
+        if (!this.closed) this.onRequest(this, msgId, seq, payload);
+      }, this.testDelayMs);
       return;
     }
     this.onRequest(this, r.msgId, r.seq, r.payload);
