@@ -4,7 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ghErrorName } from '../../core/abi/errors.js';
+import { GH_ERROR, ghErrorName } from '../../core/abi/errors.js';
 import { PAGE_SIZE } from '../../core/abi/memory.js';
 import { ConsoleHub } from '../../core/hlos/console-hub.js';
 import { hvc } from '../../core/hyp/call.js';
@@ -46,25 +46,25 @@ export async function persistApp(dev: PersistDevice, stateDir: string | null): P
  * msgqueue_send as a secondary VM would make it: on its vCPU 0 (registers put back after), from a buffer in the
  * memory lent to it (a page its image leaves alone). The REST agent needs a RAM region, which secondary VMs lack.
  */
-export function vmSend(dev: PersistDevice, vmid: number, capid: string, bytes: Uint8Array): string {
-  return asVm(dev, vmid, (vm, ipa) => {
+export function vmSend(device: Device, vmid: number, capid: string, bytes: Uint8Array): string {
+  return asVm(device, vmid, (vm, ipa) => {
     vm.memory.writeBytes(ipa, bytes);
     return ghErrorName(hvc(vm.vcpus[0]!, 'msgqueue_send', [BigInt(capid), bytes.length, ipa, 0]).err);
   });
 }
 
 /** msgqueue_receive as a secondary VM (see vmSend): the message, or the error's name. */
-export function vmReceive(dev: PersistDevice, vmid: number, capid: string): Buffer | string {
-  return asVm(dev, vmid, (vm, ipa) => {
+export function vmReceive(device: Device, vmid: number, capid: string): Buffer | string {
+  return asVm(device, vmid, (vm, ipa) => {
     const r = hvc(vm.vcpus[0]!, 'msgqueue_receive', [BigInt(capid), ipa, PAGE_SIZE]);
-    if (r.err !== 0) return ghErrorName(r.err);
+    if (r.err !== GH_ERROR.OK) return ghErrorName(r.err);
     return Buffer.from(vm.memory.readBytes(ipa, Number(r.x[1])) as Uint8Array);
   });
 }
 
-function asVm<T>(dev: PersistDevice, vmid: number, fn: (vm: Vm, ipa: number) => T): T {
-  const vm = dev.device.hyp.vms.get(vmid)!;
-  const range = dev.device.hlos.vms.get(vmid)!.memory!;
+function asVm<T>(device: Device, vmid: number, fn: (vm: Vm, ipa: number) => T): T {
+  const vm = device.hyp.vms.get(vmid)!;
+  const range = device.hlos.vms.get(vmid)!.memory!;
   const vcpu = vm.vcpus[0]!;
   const saved = vcpu.regs.slice();
   try {

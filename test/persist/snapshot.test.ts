@@ -50,7 +50,7 @@ async function drain(app: FastifyInstance, dev: PersistDevice, vmid: number): Pr
   }
   const toVm = await capOf(app, vmid, 'msgqs', vmid, 'owner-to-vm');
   const down: string[] = [];
-  for (let m = vmReceive(dev, vmid, toVm); typeof m !== 'string'; m = vmReceive(dev, vmid, toVm)) down.push(m.toString());
+  for (let m = vmReceive(dev.device, vmid, toVm); typeof m !== 'string'; m = vmReceive(dev.device, vmid, toVm)) down.push(m.toString());
   return { 'vm-to-owner': got, 'owner-to-vm': down };
 }
 
@@ -77,7 +77,7 @@ test('a snapshot round trip brings back the VMs, every queued message, doorbell 
 
   // Messages both ways, left queued: the idle guest never receives.
   const toOwner = await capOf(appA, quiet, 'msgqs', quiet, 'vm-to-owner');
-  for (const data of ['one', 'two', 'three']) assert.equal(vmSend(a, quiet, toOwner, Buffer.from(data)), 'OK');
+  for (const data of ['one', 'two', 'three']) assert.equal(vmSend(a.device, quiet, toOwner, Buffer.from(data)), 'OK');
   const toVm = await capOf(appA, HLOS, 'msgqs', quiet, 'owner-to-vm');
   for (const data of ['down 1', 'down 2']) await call(appA, 'POST', `/v1/vms/${HLOS}/msgqs/${toVm}/send`, { data });
   // Doorbells: masks set by the receiving end, then rung by the other.
@@ -177,7 +177,7 @@ test('a stopped VM comes back not started; what its queues held is reported as n
   const app = await persistApp(a, dir);
   const quiet = await created(a, 'quiet', 'idle');
   const cap = await capOf(app, quiet, 'msgqs', quiet, 'vm-to-owner');
-  assert.equal(vmSend(a, quiet, cap, Buffer.from('kept?')), 'OK');
+  assert.equal(vmSend(a.device, quiet, cap, Buffer.from('kept?')), 'OK');
   assert.ok(!(await a.device.hlos.stopVm(quiet) instanceof VmError));
   const { path, summary } = await json(app, 'POST', '/v1/snapshot');
   assert.equal(summary.messages, 1);
