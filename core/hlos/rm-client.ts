@@ -10,6 +10,8 @@
 // Requests are fragmented by the codec, pushed on the last fragment only (spec §9.1), and serialised by a send lock
 // so the packets of two requests never interleave. Replies are matched by seq AND msg_id (spec §9.2); a reply the
 // client is not waiting for is counted and ignored.
+import type { Span } from '@opentelemetry/api';
+import { endRmRpcSpan, rmRpcQueueFull, startRmRpcSpan } from '../trace.js';
 import { GH_ERROR } from '../abi/errors.js';
 import { RM_ERROR, RM_MSG_TYPE } from '../abi/rm.js';
 import { decodeReply, encodeMessage, RpcReassembler, type RpcAborted } from '../rm/rpc-codec.js';
@@ -49,6 +51,8 @@ interface Pending {
   readonly settle: (result: Uint8Array | RmFailure) => void;
   readonly signal: AbortSignal | undefined;
   readonly onAbort: (() => void) | undefined;
+  /** The call's trace span: a child of the caller's (the REST request's) span; free without an SDK. */
+  readonly span: Span;
 }
 
 type TransportReason = Exclude<RmFailureReason, 'rm_error'>;
@@ -113,7 +117,7 @@ export class RmClient {
       const onAbort = signal ? () => this.finish(seq, this.fail(msgId, 'aborted', 'cancelled by the caller')) : undefined;
       const entry: Pending = {
         msgId, seq, started, deadline: started + timeoutMs, settle: resolve,
-        signal, onAbort,
+        signal, onAbort, span: startRmRpcSpan(msgId, seq),
       };
       this.pending.set(seq, entry);
       if (signal) signal.addEventListener('abort', onAbort!, { once: true });
@@ -217,6 +221,7 @@ export class RmClient {
         return true;
       }
       const at = i;
+      rmRpcQueueFull(entry.span, i);
       this.txWaiter = entry;
       this.txWaitAbort ??= new AbortController();
       void this.link.waitTxReady(this.txWaitAbort.signal).then(() => {
@@ -256,6 +261,7 @@ export class RmClient {
     }
     if (entry.signal) entry.signal.removeEventListener('abort', entry.onAbort!);
     if (this.pending.size === 0) this.disarmTimer();
+    endRmRpcSpan(entry.span, result instanceof RmFailure ? (result.rmError ?? result.reason) : RM_ERROR.OK);
     entry.settle(result);
   }
 

@@ -133,3 +133,30 @@ test('log lines written inside a request carry its trace and span ids', async ()
     span.end();
   });
 });
+
+test('on the real daemon app, creating a VM traces every RM RPC of the bring-up under the REST request', async () => {
+  const { bootDevice } = await import('../../core/hlos/device.js');
+  const { deviceServices } = await import('../../server/device-services.js');
+  const { buildApp } = await import('../../server/app.js');
+  const device = bootDevice({ seed: 3 });
+  const services = deviceServices(device, { processMetrics: false });
+  const real = await buildApp(services, { rateLimit: false });
+  try {
+    exporter.reset();
+    const res = await real.inject({ method: 'POST', url: '/v1/vms', payload: { name: 'traced', image: 'idle', vcpus: 1 } });
+    assert.equal(res.statusCode, 201);
+    const spans = exporter.getFinishedSpans();
+    const server = spans.find((s) => s.kind === SpanKind.SERVER && s.name === 'POST /v1/vms')!;
+    const rpcs = spans.filter((s) => s.kind === SpanKind.CLIENT && s.spanContext().traceId === server.spanContext().traceId);
+    const names = rpcs.map((s) => s.attributes[RM_SPAN_ATTR.METHOD]);
+    // spec §9.7 (v6-v14): allocate, lend, configure the image, init, resources, start.
+    for (const step of ['VM_ALLOCATE', 'MEM_LEND', 'VM_CONFIG_IMAGE', 'VM_INIT', 'VM_GET_HYP_RESOURCES', 'VM_START']) {
+      assert.ok(names.includes(step), `${step} traced (${names.join(', ')})`);
+    }
+    for (const rpc of rpcs) assert.equal(rpc.attributes[RM_SPAN_ATTR.ERROR], 'RM_OK');
+  } finally {
+    await real.close();
+    services.close();
+    device.close();
+  }
+});
