@@ -123,7 +123,8 @@ test('random requests to every route: never a 500, every error a problem documen
       const hv = await app.inject({ method: 'GET', url: '/v1/hypervisor' });
       assert.equal(hv.statusCode, 200, 'GET /v1/hypervisor still answers');
       await trimVms();
-      await dev.check();
+      // The API acts as any VM (a receive on a guest's RM queue takes its reply away): a guest may crash of it.
+      await dev.check({ guestCrashes: 'allowed' });
     }),
     // A URL that does not decode once got Fastify's own JSON error instead of a problem document.
     fuzzParams<[InjectOptions]>(300, { examples: [[{ method: 'GET', url: '/v1/%ff' }], [{ method: 'GET', url: '/v1/vms/%E0%A4%A' }]] }),

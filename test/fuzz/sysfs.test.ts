@@ -84,12 +84,15 @@ test('random writes to every sysfs node: success or a clear refusal, never EIO, 
         answer = err === undefined ? 'ok' : err.error;
       }, `write to ${path}`);
       results.set(`${kind} ${answer}`, (results.get(`${kind} ${answer}`) ?? 0) + 1);
-      assert.ok((ALLOWED[kind] as readonly string[]).includes(answer), `${path} <- ${JSON.stringify(value.slice(0, 40))}: ${answer}`);
-      if (answer === 'ok') found = walk();
+      // A VM stopped by an earlier control write may since have taken its queues (and their nodes) with it.
+      const vanished = answer === 'ENOENT' && kind !== 'missing' && readPath(root, path).kind === 'error';
+      assert.ok((ALLOWED[kind] as readonly string[]).includes(answer) || vanished, `${path} <- ${JSON.stringify(value.slice(0, 40))}: ${answer}`);
+      if (answer === 'ok' || vanished) found = walk();
       // The written node's directory renders at once; the whole tree every so often.
       const dir = path.slice(0, path.lastIndexOf('/') + 1);
       renders(++cases % 50 === 0 ? [...found.readOnly, ...found.writable] : found.readOnly.filter((f) => f.startsWith(dir)));
-      await dev.check();
+      // Flushing an RM link queue may take a reply from a booting guest, which then crashes as a real one would.
+      await dev.check({ guestCrashes: 'allowed' });
     }),
     fuzzParams(300),
   );
