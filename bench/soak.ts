@@ -183,12 +183,14 @@ interface Memory {
   readonly at: number;
   readonly rss: number;
   readonly heapUsed: number;
+  /** Buffers outside the heap: guest memory pages, console rings, sockets. */
+  readonly arrayBuffers: number;
 }
 
 function memory(start: number): Memory {
   gc();
   const m = process.memoryUsage();
-  return { at: Date.now() - start, rss: m.rss, heapUsed: m.heapUsed };
+  return { at: Date.now() - start, rss: m.rss, heapUsed: m.heapUsed, arrayBuffers: m.arrayBuffers };
 }
 
 // ---- the checks ----
@@ -252,7 +254,7 @@ async function main(): Promise<void> {
     await sleep(10_000);
     samples.push(memory(start));
     const last = samples.at(-1)!;
-    console.log(`  t=${(last.at / 1000).toFixed(0)} s  rss ${mb(last.rss)} MB  heap ${mb(last.heapUsed)} MB  requests ${[...requests.values()].reduce((a, b) => a + b, 0)}  errors ${errors.size}`);
+    console.log(`  t=${(last.at / 1000).toFixed(0)} s  rss ${mb(last.rss)} MB  heap ${mb(last.heapUsed)} MB  buffers ${mb(last.arrayBuffers)} MB  requests ${[...requests.values()].reduce((a, b) => a + b, 0)}  errors ${errors.size}`);
   }
   await load;
   const end = memory(start);
@@ -277,7 +279,8 @@ async function main(): Promise<void> {
   console.log(`queue messages sent (all queues, RM links included): ${sent}`);
   console.log(`console bytes read: ${readers.reduce((n, r) => n + r.bytes, 0)} by ${readers.length} readers (least ${Math.min(...readers.map((r) => r.bytes))})`);
   console.log(`/metrics: ${scrapeSizes.length} scrapes, ${mb(scrapeSizes.reduce((a, b) => a + b, 0) / Math.max(1, scrapeSizes.length))} MB each on average`);
-  console.log(`memory after GC: RSS ${mb(baseline.rss)} -> ${mb(end.rss)} MB (x${rssRatio.toFixed(3)}), heap used ${mb(baseline.heapUsed)} -> ${mb(end.heapUsed)} MB (x${heapRatio.toFixed(3)})`);
+  console.log(`memory after GC: RSS ${mb(baseline.rss)} -> ${mb(end.rss)} MB (x${rssRatio.toFixed(3)}), heap used ${mb(baseline.heapUsed)} -> ${mb(end.heapUsed)} MB (x${heapRatio.toFixed(3)}), `
+    + `buffers ${mb(baseline.arrayBuffers)} -> ${mb(end.arrayBuffers)} MB`);
   console.log(`  (baseline at t=${(baseline.at / 1000).toFixed(0)} s after warm-up, end at t=${(end.at / 1000).toFixed(0)} s)`);
   if (broken.length === 0) {
     console.log('invariants: all hold');
