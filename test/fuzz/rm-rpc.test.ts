@@ -136,7 +136,7 @@ test('hostile RPC packets on a secondary VM\'s RM link: every complete request a
       assert.equal(endpoint.rxStats.messages - deliveredBefore, messages, 'the RM reassembled exactly what the model did');
       await dev.check();
     }),
-    fuzzParams(400),
+    fuzzParams(1000),
   );
   const drops = Object.entries(endpoint.rxStats.drops).filter(([, n]) => n > 0).map(([reason, n]) => `${reason} ${n}`);
   t.diagnostic(`${answered} requests answered; packets dropped by the RM: ${drops.join(', ')}; replies superseded: ${rm.stats.drop('reply_superseded')}`);

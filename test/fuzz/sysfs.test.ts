@@ -94,7 +94,7 @@ test('random writes to every sysfs node: success or a clear refusal, never EIO, 
       // Flushing an RM link queue may take a reply from a booting guest, which then crashes as a real one would.
       await dev.check({ guestCrashes: 'allowed' });
     }),
-    fuzzParams(300),
+    fuzzParams(600),
   );
   renders([...found.readOnly, ...found.writable]);
   t.diagnostic([...results].map(([k, n]) => `${k}: ${n}`).join(', '));
