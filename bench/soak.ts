@@ -187,7 +187,10 @@ interface Memory {
   readonly arrayBuffers: number;
 }
 
-function memory(start: number): Memory {
+/** Memory after a full GC, with a second one a second later: RSS lags what a collection frees. */
+async function memory(start: number): Promise<Memory> {
+  gc();
+  await sleep(1000);
   gc();
   const m = process.memoryUsage();
   return { at: Date.now() - start, rss: m.rss, heapUsed: m.heapUsed, arrayBuffers: m.arrayBuffers };
@@ -248,16 +251,16 @@ async function main(): Promise<void> {
   const samples: Memory[] = [];
   const load = Promise.all([poll(nodes, until), scrape(nodes, until, scrapeSizes)]);
   await sleep(warmupMs);
-  const baseline = memory(start);
+  const baseline = await memory(start);
   samples.push(baseline);
   while (Date.now() < until - 10_000) {
     await sleep(10_000);
-    samples.push(memory(start));
+    samples.push(await memory(start));
     const last = samples.at(-1)!;
     console.log(`  t=${(last.at / 1000).toFixed(0)} s  rss ${mb(last.rss)} MB  heap ${mb(last.heapUsed)} MB  buffers ${mb(last.arrayBuffers)} MB  requests ${[...requests.values()].reduce((a, b) => a + b, 0)}  errors ${errors.size}`);
   }
   await load;
-  const end = memory(start);
+  const end = await memory(start);
   const broken = checkInvariants(nodes, readers);
   const sent = nodes.reduce((n, node) => n + [...node.daemon.context.device.hyp.objects.values()]
     .filter((o): o is Msgqueue => o.type === 'msgqueue').reduce((m, q) => m + q.sent, 0), 0);
