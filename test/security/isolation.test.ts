@@ -22,7 +22,7 @@ import type { ResourceManager } from '../../core/rm/resource-manager.js';
 import { hypFixture } from '../helpers/hyp-fixture.js';
 import { boot, createGuest, payload, settle, type Booted, type RawClient } from '../rm/harness.js';
 import { until } from '../helpers/guest-fixture.js';
-import { CAP_CALLS, capabilityInputs, world, type CapCall, type Need } from './cap-calls.js';
+import { CAP_CALLS, capabilityInputs, world, type CapCall, type Need, type World } from './cap-calls.js';
 import { stateDiff, worldState } from './world-state.js';
 
 // ---- hypercalls
@@ -32,7 +32,7 @@ interface Forbidden {
   readonly what: string;
   readonly error: string;
   /** The capid to pass, made in a fresh world from the valid one; null when the case does not apply. */
-  make(w: ReturnType<typeof world>, valid: bigint, need: Need): bigint | null;
+  make(w: World, valid: bigint, need: Need): bigint | null;
 }
 
 const FORBIDDEN: readonly Forbidden[] = [
@@ -70,8 +70,8 @@ function label(c: CapCall): string {
   return c.variant === undefined ? c.name : `${c.name} (${c.variant})`;
 }
 
-/** Run one case in a fresh world: the call with `input` replaced; returns the error name and whether state held. */
-function attempt(c: CapCall, input: string, replace: (w: ReturnType<typeof world>, valid: bigint) => bigint | null) {
+/** One case in a fresh world: the call with `input` replaced; its error name and the whole state before and after. */
+function attempt(c: CapCall, input: string, replace: (w: World, valid: bigint) => bigint | null) {
   const f = hypFixture({ vcpus: 2 });
   try {
     const w = world(f);
@@ -101,7 +101,7 @@ describe('hypercall isolation: forbidden capabilities are refused with the exact
   });
 
   for (const c of CAP_CALLS) {
-    test(`${label(c)}`, () => {
+    test(label(c), () => {
       const control = attempt(c, Object.keys(c.needs)[0]!, (_w, valid) => valid)!;
       assert.equal(control.error, c.answers ?? 'OK', 'with every capability valid the call gets past its capabilities');
       let cases = 0;
