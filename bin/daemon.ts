@@ -6,6 +6,7 @@
 // Plug-in point: a Surface starts right after the device boots, before the configured VMs are created, so it sees
 // every VM from its creation (a console log gets the boot banner); it reports the URL or mount point it serves.
 import pino, { type Logger } from 'pino';
+import { traceLogMixin } from '../server/tracing/tracer.js';
 import { bootDevice, type Device } from '../core/hlos/device.js';
 import type { Hlos } from '../core/hlos/hlos.js';
 import type { ConsoleHub } from '../core/hlos/console-hub.js';
@@ -56,7 +57,9 @@ export interface DaemonOptions {
 
 /** The structured log of the daemon: JSON lines on stderr (stdout carries only the ready line). */
 export function daemonLogger(config: DaemonConfig): Logger {
-  return pino({ name: 'gunyahd', level: config.logLevel }, pino.destination({ fd: 2, sync: true }));
+  // Each line written inside a traced request carries its trace and span ids (pino merges into the mixin's object,
+  // which must therefore be a fresh one).
+  return pino({ name: 'gunyahd', level: config.logLevel, mixin: () => ({ ...traceLogMixin() }) }, pino.destination({ fd: 2, sync: true }));
 }
 
 /** The VMs of the configuration, created in order through the HLOS; the first failure is the error. */

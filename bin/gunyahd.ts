@@ -10,6 +10,8 @@ import {
 } from '../core/config/schema.js';
 import { startDaemon, type Daemon } from './daemon.js';
 import { DEFAULT_SURFACES } from './surfaces.js';
+import { VERSION } from '../server/device-services.js';
+import { initTracingFromEnv } from '../server/tracing/otel-sdk.js';
 
 interface Flags {
   config?: string;
@@ -93,13 +95,15 @@ async function main(): Promise<void> {
     process.stderr.write(`gunyahd: ${config.message}\n`);
     process.exit(2);
   }
+  // Tracing first, so the app's spans reach the SDK; without OTEL_* variables nothing is loaded.
+  const stopTracing = await initTracingFromEnv({ version: VERSION });
   // Signal handlers come first: a signal during start-up closes what has started once the start ends.
   let daemon: Daemon | null = null;
   let signalled: NodeJS.Signals | null = null;
   const shutdown = (signal: NodeJS.Signals) => {
     if (signalled !== null) process.exit(1); // a second signal: do not wait any more
     signalled = signal;
-    if (daemon !== null) void stop(daemon, signal);
+    if (daemon !== null) void stop(daemon, signal, stopTracing);
   };
   process.on('SIGINT', shutdown);
   process.on('SIGTERM', shutdown);
@@ -109,14 +113,15 @@ async function main(): Promise<void> {
     process.stderr.write(`gunyahd: start failed: ${err instanceof Error ? err.message : String(err)}\n`);
     process.exit(1);
   }
-  if (signalled !== null) return stop(daemon, signalled);
+  if (signalled !== null) return stop(daemon, signalled, stopTracing);
   process.stdout.write(`${daemon.readyLine}\n`);
 }
 
-async function stop(daemon: Daemon, signal: NodeJS.Signals): Promise<void> {
+async function stop(daemon: Daemon, signal: NodeJS.Signals, stopTracing: () => Promise<void>): Promise<void> {
   daemon.context.log.info({ signal }, 'shutting down');
   try {
     await daemon.close();
+    await stopTracing(); // flushes the spans still batched
     process.exit(0);
   } catch (err) {
     process.stderr.write(`gunyahd: shutdown failed: ${err instanceof Error ? err.message : String(err)}\n`);

@@ -14,8 +14,9 @@ const configFile = (text: string) => {
   return path;
 };
 
-test('gunyahd prints one ready line naming the URL and the mount point, and exits 0 on SIGTERM', async () => {
+test('gunyahd prints one ready line naming the URL and the mount point, and exits 0 on SIGTERM', async (t) => {
   const child = spawn(process.execPath, [GUNYAHD, '--no-mount', '--port', '0', '--seed', '3'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  t.after(() => child.kill('SIGKILL'));
   let stdout = '';
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => (stderr += d));
@@ -29,7 +30,10 @@ test('gunyahd prints one ready line naming the URL and the mount point, and exit
       }
     });
   });
-  assert.equal(ready, 'gunyahd ready: API http://127.0.0.1:0 (API not served yet), sysfs not mounted (--no-mount)');
+  assert.match(ready, /^gunyahd ready: API http:\/\/127\.0\.0\.1:\d+, sysfs not mounted \(--no-mount\)$/);
+  // The API named in the ready line answers.
+  const url = /API (\S+),/.exec(ready)![1]!;
+  assert.equal(((await (await fetch(`${url}/v1/hypervisor`)).json()) as { api_version: number }).api_version, 1);
   const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   child.kill('SIGTERM');
   assert.equal(await exit, 0);
@@ -39,8 +43,9 @@ test('gunyahd prints one ready line naming the URL and the mount point, and exit
   assert.ok(logs.some((l) => l.msg === 'stopped'));
 });
 
-test('SIGINT exits 0 too', async () => {
+test('SIGINT exits 0 too', async (t) => {
   const child = spawn(process.execPath, [GUNYAHD, '--no-mount', '--port', '0', '--log-level', 'silent'], { stdio: ['ignore', 'pipe', 'ignore'] });
+  t.after(() => child.kill('SIGKILL'));
   await new Promise<void>((resolve) => child.stdout.once('data', () => resolve()));
   const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   child.kill('SIGINT');
