@@ -66,11 +66,15 @@ async function create(name: string, image: string): Promise<{ vmid: number }> {
   assert.ok(!(vm instanceof VmError), `create ${name}: ${vm instanceof VmError ? vm.detail : ''}`);
   return vm;
 }
+
+/** Built-in images report os_status RUN once their console handlers are set up: input typed earlier is lost. */
+const booted = (vmid: number) => eventually(() => dev.hlos.getVm(vmid)?.os_status === 'run', 5000, `VM ${vmid} booted`);
 const view = async (vmid: number) => (await app.inject({ method: 'GET', url: `/v1/vms/${vmid}` })).json() as { status: string; os_status: string };
 
 describe('faulty guests', () => {
   test('a guest that throws crashes its own VM: crashed, exited with SOFTWARE_ERROR; the device carries on and the VM restarts', async () => {
     const echo = await create('bystander', 'console-echo');
+    await booted(echo.vmid);
     const exited = dev.next('vm-exited', () => true, 3000);
     const vm = await create('crashy', 'crasher');
     const e = await exited;
@@ -96,15 +100,17 @@ describe('faulty guests', () => {
   test('guests that compute forever, awaiting only to be preempted, hold nobody up', async () => {
     const spinners = [await create('spin0', 'spinner'), await create('spin1', 'spinner')];
     const echo = await create('responsive', 'console-echo');
+    await booted(echo.vmid);
     await eventually(() => dev.hyp.vms.get(spinners[1]!.vmid)!.vcpus[0]!.stats.runNs > 20e6, 3000, 'the spinners spinning');
-    // Timers still fire on time, the API answers, the RM answers, and console-echo echoes.
+    // Timers still fire, the API answers, the RM answers, and console-echo echoes. (A guest that held the thread
+    // would hold it for ever; the bounds only leave room for a busy machine.)
     const timerStart = performance.now();
     await new Promise((r) => setTimeout(r, 20));
     const timerLate = performance.now() - timerStart - 20;
-    assert.ok(timerLate < 100, `a 20 ms timer fired ${timerLate.toFixed(1)} ms late`);
+    assert.ok(timerLate < 500, `a 20 ms timer fired ${timerLate.toFixed(1)} ms late`);
     const apiStart = performance.now();
     assert.equal((await app.inject({ method: 'GET', url: '/v1/hypervisor' })).statusCode, 200);
-    assert.ok(performance.now() - apiStart < 200, 'GET /v1/hypervisor within 200 ms');
+    assert.ok(performance.now() - apiStart < 500, 'GET /v1/hypervisor within 500 ms');
     assert.ok(!isRmFailure(await dev.hlos.rm.vmGetState(VMID.SELF, { timeoutMs: 500 })), 'the RM answers within 500 ms');
     const echoed = dev.next('console-output', (o) => o.vmid === echo.vmid && Buffer.from(o.bytes).toString().includes('ping'), 2000);
     assert.equal((await app.inject({ method: 'POST', url: `/v1/vms/${echo.vmid}/console`, payload: { data: 'ping\n' } })).statusCode, 200);
