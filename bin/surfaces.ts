@@ -22,9 +22,12 @@ export const restSurface: Surface = {
     const { host, port, socket, token } = ctx.config;
     const server = await startServer(services, {
       host, port, ...(socket === null ? {} : { socket }), ...(token === null ? {} : { token }),
+      stateDir: ctx.config.stateDir,
     });
     return {
       url: server.url,
+      // The console hub, so a --restore brings the console logs back too.
+      consoles: services.consoles,
       async close() {
         await server.close();
         services.close();
