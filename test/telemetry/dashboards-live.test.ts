@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -18,25 +18,7 @@ import { EVENT_SOURCES } from '../../server/event-sources.js';
 import { EventHub } from '../../server/events.js';
 import { metricsPlugin } from '../../server/metrics/plugin.js';
 import { MetricsRegistry } from '../../server/metrics/registry.js';
-import { checkMetrics, have, PROMETHEUS, PROMTOOL } from './tools.js';
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe().catch(() => undefined);
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) assert.fail(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-}
+import { checkMetrics, freePort, have, PROMETHEUS, PROMTOOL, waitFor } from './tools.js';
 
 test('every dashboard panel, variable and alert expression returns data from a running device, and promtool passes', async (t) => {
   if (!have(t, PROMETHEUS)) return;
