@@ -19,6 +19,29 @@ export function rate(fn: () => void, inner: number, rounds = 7, minMs = 150): nu
   return best;
 }
 
+/**
+ * Rates of several functions measured in interleaved rounds (round-robin, best round of each), so a change in
+ * machine speed during the run moves every figure alike and the ratios between them stay fair.
+ */
+export function rates(fns: readonly (() => void)[], inner: number, rounds = 9, minMs = 100): number[] {
+  for (const fn of fns) for (let i = 0; i < 3; i++) fn();
+  const best = fns.map(() => 0);
+  for (let r = 0; r < rounds; r++) {
+    fns.forEach((fn, k) => {
+      let calls = 0;
+      const start = performance.now();
+      let elapsed = 0;
+      do {
+        fn();
+        calls++;
+        elapsed = performance.now() - start;
+      } while (elapsed < minMs);
+      best[k] = Math.max(best[k]!, (calls * inner * 1000) / elapsed);
+    });
+  }
+  return best;
+}
+
 /** Percentile of a sorted-in-place array of numbers. */
 export function percentile(samples: number[], p: number): number {
   samples.sort((a, b) => a - b);

@@ -14,11 +14,15 @@ import { smcccService } from './smccc-services.js';
 interface Entry {
   readonly handler: Handler;
   readonly hasError: boolean;
-  readonly resultCount: number;
-  /** Argument indexes that must be 0 (R0) and -1 (R-1). */
-  readonly mustBeZero: readonly number[];
-  readonly mustBeMinusOne: readonly number[];
+  /** Results reach past X3 (vcpu_run): only these calls pay for copying X4-X7 back. */
+  readonly wide: boolean;
+  /** Bit k set: argument k is reserved and must be 0 (R0), or -1 (R-1). */
+  readonly mustBeZero: number;
+  readonly mustBeMinusOne: number;
 }
+
+const argMask = (inputs: readonly string[], reserved: string): number =>
+  inputs.reduce((mask, name, k) => (name === reserved ? mask | (1 << k) : mask), 0);
 
 const TABLE: (Entry | undefined)[] = new Array(HYPERCALL_TABLE_SIZE);
 for (const spec of HYPERCALLS) {
@@ -28,9 +32,9 @@ for (const spec of HYPERCALLS) {
   TABLE[spec.n] = {
     handler,
     hasError: spec.outputs[0] === 'err',
-    resultCount: spec.outputs.length,
-    mustBeZero: inputs.flatMap((name, k) => (name === 'R0' ? [k] : [])),
-    mustBeMinusOne: inputs.flatMap((name, k) => (name === 'R-1' ? [k] : [])),
+    wide: spec.outputs.length > 4,
+    mustBeZero: argMask(inputs, 'R0'),
+    mustBeMinusOne: argMask(inputs, 'R-1'),
   };
 }
 
@@ -40,52 +44,62 @@ const HYPERCALL_ID = (((1 << SMCCC.FAST_BIT) | (1 << SMCCC.SMC64_BIT) | (SMCCC.O
 
 const out = new Uint32Array(16);
 
+// Everything from here on is the hot path, kept small enough for V8 to inline into the caller: rare cases live
+// in the functions below it.
 export function dispatch(hyp: Hypervisor, vcpu: Vcpu, regs: RegisterFile, imm: number): void {
   let n: number;
-  let argBase: number;
+  let args: RegisterFile;
   if (imm === 0) {
     const fid = regs[0]! | 0; // SMCCC: W0 holds the function ID, the top half of X0 is ignored
-    if ((fid & HYPERCALL_ID_MASK) !== HYPERCALL_ID) {
-      smcccService(hyp, vcpu, regs);
-      return;
-    }
+    if ((fid & HYPERCALL_ID_MASK) !== HYPERCALL_ID) return smcccService(hyp, vcpu, regs);
     n = fid & VENDOR_HYP_CLASS.NUMBER_MASK;
-    argBase = 2;
+    args = vcpu.smcccArgs(regs);
   } else if (imm >= NATIVE_HVC.BASE && imm <= NATIVE_HVC.LAST) {
     n = imm - NATIVE_HVC.BASE;
-    argBase = 0;
+    args = regs;
   } else {
     // Other HVC immediates are not Gunyah calls; the hypervisor answers as for an unknown call.
-    unknownCall(hyp, vcpu, regs);
-    return;
+    return unknownCall(hyp, vcpu, regs);
   }
   const entry = n < HYPERCALL_TABLE_SIZE ? TABLE[n] : undefined;
-  if (entry === undefined) {
-    unknownCall(hyp, vcpu, regs);
-    return;
-  }
-  // Handlers read the inputs in place and write results to a scratch file copied back at the end.
-  const args = argBase === 0 ? regs : vcpu.smcccArgs(regs);
-  for (let i = 0; i < 16; i++) out[i] = 0;
+  if (entry === undefined) return unknownCall(hyp, vcpu, regs);
+  // Handlers read the inputs in place and write results to a zeroed scratch file that is copied back at the
+  // end. Straight-line stores: a loop here costs more than the whole handler of a simple call.
+  const wide = entry.wide;
+  out[0] = 0; out[1] = 0; out[2] = 0; out[3] = 0; out[4] = 0; out[5] = 0; out[6] = 0; out[7] = 0;
+  if (wide) { out[8] = 0; out[9] = 0; out[10] = 0; out[11] = 0; out[12] = 0; out[13] = 0; out[14] = 0; out[15] = 0; }
   let err: number = GH_ERROR.OK;
-  const zero = entry.mustBeZero;
-  for (let i = 0; i < zero.length; i++) {
-    const k = zero[i]!;
-    if (args[2 * k] !== 0 || args[2 * k + 1] !== 0) err = GH_ERROR.ARGUMENT_INVALID;
+  // Reserved arguments holding anything else: ARGUMENT_INVALID, as the hypervisor checks them.
+  for (let m = entry.mustBeZero; m !== 0; m &= m - 1) {
+    const k = 31 - Math.clz32(m & -m);
+    if ((args[2 * k]! | args[2 * k + 1]!) !== 0) err = GH_ERROR.ARGUMENT_INVALID;
   }
-  const minusOne = entry.mustBeMinusOne;
-  for (let i = 0; i < minusOne.length; i++) {
-    const k = minusOne[i]!;
-    if (args[2 * k] !== 0xffffffff || args[2 * k + 1] !== 0xffffffff) err = GH_ERROR.ARGUMENT_INVALID;
+  for (let m = entry.mustBeMinusOne; m !== 0; m &= m - 1) {
+    const k = 31 - Math.clz32(m & -m);
+    if ((args[2 * k]! & args[2 * k + 1]!) !== -1) err = GH_ERROR.ARGUMENT_INVALID;
   }
   if (err === GH_ERROR.OK) err = entry.handler(vcpu, args, out);
   if (entry.hasError) {
     out[0] = err >>> 0;
     out[1] = err < 0 ? 0xffffffff : 0;
-    if (err !== GH_ERROR.OK) for (let i = 2; i < 16; i++) out[i] = 0; // on error only X0 is meaningful
+    if (err !== GH_ERROR.OK) clearResults();
+  } else {
+    err = GH_ERROR.OK;
   }
-  regs.set(out);
-  count(hyp, vcpu, n, entry.hasError ? err : GH_ERROR.OK);
+  regs[0] = out[0]!; regs[1] = out[1]!; regs[2] = out[2]!; regs[3] = out[3]!;
+  regs[4] = out[4]!; regs[5] = out[5]!; regs[6] = out[6]!; regs[7] = out[7]!;
+  if (wide) {
+    regs[8] = out[8]!; regs[9] = out[9]!; regs[10] = out[10]!; regs[11] = out[11]!;
+    regs[12] = out[12]!; regs[13] = out[13]!; regs[14] = out[14]!; regs[15] = out[15]!;
+  } else {
+    regs[8] = 0; regs[9] = 0; regs[10] = 0; regs[11] = 0; regs[12] = 0; regs[13] = 0; regs[14] = 0; regs[15] = 0;
+  }
+  if (hyp.stats.enabled) count(hyp, vcpu, n, err);
+}
+
+/** On error only X0 is meaningful. */
+function clearResults(): void {
+  for (let i = 2; i < 16; i++) out[i] = 0;
 }
 
 /** X0 = -1: SMCCC_UNKNOWN_FUNCTION64 and the native ERROR_UNIMPLEMENTED are the same value (spec §1.1). */
@@ -93,12 +107,11 @@ export function unknownCall(hyp: Hypervisor, vcpu: Vcpu, regs: RegisterFile): vo
   regs.fill(0);
   regs[0] = 0xffffffff;
   regs[1] = 0xffffffff;
-  count(hyp, vcpu, CALL_INDEX.UNKNOWN, GH_ERROR.UNIMPLEMENTED);
+  if (hyp.stats.enabled) count(hyp, vcpu, CALL_INDEX.UNKNOWN, GH_ERROR.UNIMPLEMENTED);
 }
 
+/** Count a call (the caller checks `hyp.stats.enabled`). */
 export function count(hyp: Hypervisor, vcpu: Vcpu, call: number, result: number): void {
-  if (!hyp.stats.enabled) return;
   hyp.stats.record(call, result);
   vcpu.hypercalls++;
-  if (vcpu.vm !== null) vcpu.vm.hypercalls++;
 }

@@ -22,7 +22,8 @@ export function identifyWords(hyp: Hypervisor): Uint32Array {
 
 export const identifyCalls: HandlerTable = {
   hypervisor_identify(vcpu, _a, out) {
-    out.set(vcpu.vm!.hyp.identifyWords);
+    const w = vcpu.vm!.hyp.identifyWords;
+    out[0] = w[0]!; out[1] = w[1]!; out[2] = w[2]!; out[3] = w[3]!; // X0 api_info, X1 flags0; flags1, flags2 stay 0
     return 0;
   },
 };

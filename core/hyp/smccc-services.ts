@@ -55,5 +55,5 @@ export function smcccService(hyp: Hypervisor, vcpu: Vcpu, regs: RegisterFile): v
       break;
     }
   }
-  count(hyp, vcpu, CALL_INDEX.smccc(name), result);
+  if (hyp.stats.enabled) count(hyp, vcpu, CALL_INDEX.smccc(name), result);
 }

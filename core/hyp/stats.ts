@@ -29,6 +29,7 @@ const RESULT_INDEX = (() => {
   GH_ERROR_CODES.forEach((code, i) => (idx[code + RESULT_OFFSET] = i));
   return idx;
 })();
+const OK_INDEX = RESULT_INDEX[RESULT_OFFSET]!;
 export const RESULT_COUNT = GH_ERROR_CODES.length + 1; // + "other" (an SMCCC return value that is not an error)
 export const RESULT_NAMES: readonly string[] = [...GH_ERROR_CODES.map(ghErrorName), 'other'];
 
@@ -38,8 +39,12 @@ export class HypercallStats {
   /** counts[call * RESULT_COUNT + result]. */
   readonly counts = new Float64Array(CALL_COUNT * RESULT_COUNT);
 
+  /** Count one call; the caller checks `enabled` (dispatch does, once per call). */
   record(call: number, result: number): void {
-    if (!this.enabled) return;
+    if (result === 0) {
+      this.counts[call * RESULT_COUNT + OK_INDEX]++; // the common case, without the table look-up
+      return;
+    }
     const r = result >= -RESULT_OFFSET && result < RESULT_SPAN - RESULT_OFFSET ? RESULT_INDEX[result + RESULT_OFFSET]! : -1;
     this.counts[call * RESULT_COUNT + (r < 0 ? RESULT_COUNT - 1 : r)]++;
   }

@@ -6,11 +6,13 @@
 // a removal only takes away what that source put there.
 import { GH_ERROR, type GhError } from '../abi/errors.js';
 import { PAGE_SHIFT, PAGE_SIZE, PGTABLE_ACCESS } from '../abi/memory.js';
+import { copyBytes, wordsOf } from './copy.js';
 import type { PhysMemory } from './phys.js';
 
 /** One mapped page: its contents, the access the VM has, and where it came from. */
 export class Mapping {
   private buf: Buffer | null;
+  private wordView: BigInt64Array | null | undefined;
 
   /**
    * @param access   PGTABLE_ACCESS bits (R 4, W 2, X 1); NONE keeps the page reserved, e.g. while lent away
@@ -30,6 +32,11 @@ export class Mapping {
 
   get page(): Buffer {
     return this.buf ?? (this.buf = this.phys!.page(this.physPage));
+  }
+
+  /** The page as 64-bit words for aligned copies (null when its Buffer is not 8-byte aligned). */
+  get words(): BigInt64Array | null {
+    return this.wordView !== undefined ? this.wordView : (this.wordView = wordsOf(this.page));
   }
 }
 
@@ -60,14 +67,46 @@ export class GuestMemory {
     return this.ram.map((r) => ({ base: r.firstPage * PAGE_SIZE, size: (r.endPage - r.firstPage) * PAGE_SIZE }));
   }
 
+  /**
+   * The last two pages looked up, as a TLB holds them: a message-queue call touches one page of the caller's
+   * buffer, and a driver alternates between its send and receive buffers. Every change to `pages` goes through
+   * `setPage`/`deletePage`, which flush it.
+   */
+  private tlbPage0 = -1;
+  private tlbMapping0: Mapping | undefined;
+  private tlbPage1 = -1;
+  private tlbMapping1: Mapping | undefined;
+
   /** The mapping of a page number, materialising RAM on first touch. */
   mapping(pageNo: number): Mapping | undefined {
-    const m = this.pages.get(pageNo);
-    if (m !== undefined) return m === HOLE ? undefined : m;
-    if (!this.inRam(pageNo)) return undefined;
-    const fresh = new Mapping(PGTABLE_ACCESS.RWX, Buffer.alloc(PAGE_SIZE));
-    this.pages.set(pageNo, fresh);
-    return fresh;
+    if (pageNo === this.tlbPage0) return this.tlbMapping0;
+    if (pageNo === this.tlbPage1) return this.tlbMapping1;
+    let m = this.pages.get(pageNo);
+    if (m === undefined) {
+      if (!this.inRam(pageNo)) return undefined;
+      m = new Mapping(PGTABLE_ACCESS.RWX, Buffer.alloc(PAGE_SIZE));
+      this.setPage(pageNo, m);
+    } else if (m === HOLE) return undefined;
+    this.tlbPage1 = this.tlbPage0;
+    this.tlbMapping1 = this.tlbMapping0;
+    this.tlbPage0 = pageNo;
+    this.tlbMapping0 = m;
+    return m;
+  }
+
+  private setPage(pageNo: number, m: Mapping): void {
+    this.pages.set(pageNo, m);
+    this.flushTlb();
+  }
+
+  private deletePage(pageNo: number): void {
+    this.pages.delete(pageNo);
+    this.flushTlb();
+  }
+
+  private flushTlb(): void {
+    this.tlbPage0 = this.tlbPage1 = -1;
+    this.tlbMapping0 = this.tlbMapping1 = undefined;
   }
 
   /** The mapping of a page if one is materialised, without growing RAM. */
@@ -84,7 +123,7 @@ export class GuestMemory {
 
   /** Put a mapping at a page number, replacing what was there. */
   set(pageNo: number, mapping: Mapping): void {
-    this.pages.set(pageNo, mapping);
+    this.setPage(pageNo, mapping);
   }
 
   /**
@@ -97,28 +136,31 @@ export class GuestMemory {
     if (m === undefined) {
       if (source !== undefined || !this.inRam(pageNo)) return false; // only a plain unmap takes untouched RAM
     } else if (source !== undefined && m.source !== source) return false;
-    if (this.inRam(pageNo)) this.pages.set(pageNo, HOLE);
-    else this.pages.delete(pageNo);
+    if (this.inRam(pageNo)) this.setPage(pageNo, HOLE);
+    else this.deletePage(pageNo);
     return true;
   }
 
   /** Map a page (shared Buffer) at a page-aligned IPA. */
   mapPage(ipa: number, page: Buffer, access: number): void {
-    this.pages.set(pageOf(ipa), new Mapping(access, page));
+    this.setPage(pageOf(ipa), new Mapping(access, page));
   }
 
   unmapPage(ipa: number): void {
     this.remove(pageOf(ipa));
   }
 
-  /** Copy guest bytes at `ipa` into `dst` (R access needed). */
-  read(ipa: number, dst: Uint8Array, dstOff: number, len: number): GhError {
-    return this.copy(ipa, dst, dstOff, len, PGTABLE_ACCESS.R, false);
+  /**
+   * Copy guest bytes at `ipa` into `dst` (R access needed). `dstWords`, a word view of `dst` (core/mem/copy.ts),
+   * makes aligned copies allocation-free.
+   */
+  read(ipa: number, dst: Uint8Array, dstOff: number, len: number, dstWords: BigInt64Array | null = null): GhError {
+    return this.copy(ipa, dst, dstWords, dstOff, len, PGTABLE_ACCESS.R, false);
   }
 
-  /** Copy `len` bytes of `src` to guest memory at `ipa` (W access needed). */
-  write(ipa: number, src: Uint8Array, srcOff: number, len: number): GhError {
-    return this.copy(ipa, src, srcOff, len, PGTABLE_ACCESS.W, true);
+  /** Copy `len` bytes of `src` to guest memory at `ipa` (W access needed); `srcWords` as for read. */
+  write(ipa: number, src: Uint8Array, srcOff: number, len: number, srcWords: BigInt64Array | null = null): GhError {
+    return this.copy(ipa, src, srcWords, srcOff, len, PGTABLE_ACCESS.W, true);
   }
 
   readBytes(ipa: number, len: number): Uint8Array | GhError {
@@ -146,17 +188,22 @@ export class GuestMemory {
     return false;
   }
 
-  private copy(ipa: number, buf: Uint8Array, off: number, len: number, access: number, toGuest: boolean): GhError {
-    // Fast path: a 32-bit IPA and a range inside one page (every message-queue copy of an aligned buffer).
-    if (ipa >= 0 && ipa < 0x1_0000_0000 && len >= 0) {
-      const inPage = ipa & (PAGE_SIZE - 1);
-      if (inPage + len <= PAGE_SIZE) {
-        const m = this.mapping(ipa >>> PAGE_SHIFT);
-        if (m === undefined || (m.access & access) !== access) return GH_ERROR.ADDR_INVALID;
-        copyPage(m.page, inPage, buf, off, len, toGuest);
-        return GH_ERROR.OK;
-      }
+  /** The common case inline (a 32-bit IPA, one page: every aligned message-queue buffer), the rest in copyRange. */
+  private copy(
+    ipa: number, buf: Uint8Array, words: BigInt64Array | null, off: number, len: number, access: number, toGuest: boolean,
+  ): GhError {
+    const inPage = ipa & (PAGE_SIZE - 1);
+    if (!(ipa >= 0 && ipa < 0x1_0000_0000 && len >= 0 && inPage + len <= PAGE_SIZE)) {
+      return this.copyRange(ipa, buf, off, len, access, toGuest);
     }
+    const m = this.mapping(ipa >>> PAGE_SHIFT);
+    if (m === undefined || (m.access & access) !== access) return GH_ERROR.ADDR_INVALID;
+    if (toGuest) copyBytes(m.page, words === null ? null : m.words, inPage, buf, words, off, len);
+    else copyBytes(buf, words, off, m.page, words === null ? null : m.words, inPage, len);
+    return GH_ERROR.OK;
+  }
+
+  private copyRange(ipa: number, buf: Uint8Array, off: number, len: number, access: number, toGuest: boolean): GhError {
     if (!Number.isSafeInteger(ipa) || ipa < 0 || !Number.isSafeInteger(ipa + len)) return GH_ERROR.ADDR_INVALID;
     // Check the whole range first: a fault part-way must not leave a half-done copy.
     if (!this.accessible(ipa, len, access)) return GH_ERROR.ADDR_INVALID;
@@ -165,17 +212,11 @@ export class GuestMemory {
       const at = ipa + done;
       const pageOff = at % PAGE_SIZE;
       const n = Math.min(len - done, PAGE_SIZE - pageOff);
-      copyPage(this.pages.get((at - pageOff) / PAGE_SIZE)!.page, pageOff, buf, off + done, n, toGuest);
+      const page = this.pages.get((at - pageOff) / PAGE_SIZE)!.page;
+      if (toGuest) copyBytes(page, null, pageOff, buf, null, off + done, n);
+      else copyBytes(buf, null, off + done, page, null, pageOff, n);
       done += n;
     }
     return GH_ERROR.OK;
   }
-}
-
-function copyPage(page: Buffer, pageOff: number, buf: Uint8Array, off: number, n: number, toGuest: boolean): void {
-  if (buf instanceof Buffer) {
-    if (toGuest) buf.copy(page, pageOff, off, off + n);
-    else page.copy(buf, off, pageOff, pageOff + n);
-  } else if (toGuest) page.set(buf.subarray(off, off + n), pageOff);
-  else buf.set(page.subarray(pageOff, pageOff + n), off);
 }

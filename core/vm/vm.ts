@@ -10,8 +10,6 @@ import type { Vic } from './vic.js';
 
 export class Vm {
   readonly vcpus: Vcpu[] = [];
-  /** Hypercalls made by any vCPU of this VM. */
-  hypercalls = 0;
   /**
    * The guest programs loaded in this VM, by entry IPA: an image loader registers one here, and vcpu_poweron with
    * that entry IPA starts it on the vCPU (core/guest).
@@ -26,6 +24,13 @@ export class Vm {
     readonly addrspace: Addrspace,
     readonly vic: Vic,
   ) {}
+
+  /** Hypercalls made by any vCPU of this VM: the sum of the vCPUs' own counters (one increment per call). */
+  get hypercalls(): number {
+    let n = 0;
+    for (const vcpu of this.vcpus) n += vcpu.hypercalls;
+    return n;
+  }
 
   get memory(): GuestMemory {
     return this.addrspace.memory;

@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { GH_ERROR } from '../../core/abi/errors.js';
 import { PAGE_SIZE, PGTABLE_ACCESS } from '../../core/abi/memory.js';
+import { copyBytes, wordsOf } from '../../core/mem/copy.js';
 import { GuestMemory, Mapping } from '../../core/mem/guest-memory.js';
 import { MemDb } from '../../core/mem/memdb.js';
 import { endPage, lastPage, pageAddr, pageArg, U64_PAGES } from '../../core/mem/pages.js';
@@ -118,6 +119,34 @@ test('a page taken out of RAM stays a hole instead of growing back', () => {
   assert.deepEqual(m.readBytes(RAM + PAGE_SIZE, 1), new Uint8Array([1]));
   m.remove(p, src);
   assert.equal(m.isMapped(p), false);
+});
+
+test('copies through word views move every byte exactly, tails and NaN bit patterns included', () => {
+  const src = Buffer.alloc(64), dst = Buffer.alloc(64);
+  for (let i = 0; i < 64; i++) src[i] = 0xf0 | (i & 0xf); // 0xfff... words: signalling-NaN patterns as float64
+  for (const [srcOff, dstOff, len] of [[0, 8, 43], [8, 0, 56], [3, 5, 17], [0, 0, 7], [16, 16, 0]] as const) {
+    dst.fill(0xee);
+    copyBytes(dst, wordsOf(dst), dstOff, src, wordsOf(src), srcOff, len);
+    assert.deepEqual(dst.subarray(dstOff, dstOff + len), src.subarray(srcOff, srcOff + len), `${srcOff}->${dstOff} x${len}`);
+    assert.ok(dst.subarray(dstOff + len).every((b) => b === 0xee), 'nothing written past the range');
+    assert.ok(dst.subarray(0, dstOff).every((b) => b === 0xee), 'nothing written before the range');
+  }
+  assert.equal(wordsOf(Buffer.from(new ArrayBuffer(16), 4, 8)), null, 'an unaligned Buffer has no word view');
+});
+
+test('the page look-up cache never outlives a change of mapping', () => {
+  const m = new GuestMemory();
+  const a = Buffer.alloc(PAGE_SIZE, 1), b = Buffer.alloc(PAGE_SIZE, 2);
+  m.mapPage(RAM, a, PGTABLE_ACCESS.RW);
+  m.mapPage(RAM + PAGE_SIZE, b, PGTABLE_ACCESS.RW);
+  assert.deepEqual(m.readBytes(RAM, 1), new Uint8Array([1]));
+  assert.deepEqual(m.readBytes(RAM + PAGE_SIZE, 1), new Uint8Array([2]));
+  m.mapPage(RAM, b, PGTABLE_ACCESS.RW);
+  assert.deepEqual(m.readBytes(RAM, 1), new Uint8Array([2]), 'a remapped page shows its new contents');
+  m.unmapPage(RAM + PAGE_SIZE);
+  assert.equal(m.readBytes(RAM + PAGE_SIZE, 1), GH_ERROR.ADDR_INVALID, 'an unmapped page faults at once');
+  m.set(RAM / PAGE_SIZE, new Mapping(PGTABLE_ACCESS.R, a));
+  assert.equal(m.writeBytes(RAM, new Uint8Array(1)), GH_ERROR.ADDR_INVALID, 'the new mapping\'s access applies');
 });
 
 test('physical memory is sparse and zeroing leaves untouched pages unallocated', () => {
