@@ -49,6 +49,11 @@ describe('capid encoding (spec §1.4, H-CS)', () => {
         const [lo, hi] = split(junk);
         const decoded = cspace.slotOf(lo, hi);
         if (decoded >= 0) assert.equal(cspace.capid(decoded), junk);
+        // The same low word under the cspace's own top word: decodes exactly when it is slot * mult XOR base.
+        const near = cspace.slotOf(lo, cspace.baseHi);
+        const base = cspace.capidLo(0), mult = (cspace.capidLo(1) ^ base) >>> 0, v = (lo ^ base) >>> 0;
+        const exact = v % mult === 0 && v / mult <= 0xffff ? v / mult : -1;
+        assert.equal(near, exact);
       }),
       { seed: 0xc5, numRuns: 2000 },
     );
