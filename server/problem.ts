@@ -14,6 +14,7 @@ export const CONTROL_PROBLEMS = {
   NOT_FOUND: { status: 404, title: 'No such route' },
   VM_NOT_FOUND: { status: 404, title: 'No VM with this VMID' },
   CONSOLE_NOT_FOUND: { status: 404, title: 'The daemon serves no console for this VM' },
+  METHOD_NOT_ALLOWED: { status: 405, title: 'The route does not serve this method' },
   VM_STATE_CONFLICT: { status: 409, title: 'The VM is not in a state that allows this' },
   NAME_IN_USE: { status: 409, title: 'Another VM has this name' },
   NO_MEMORY: { status: 409, title: 'The primary VM has no free memory range of this size to lend' },

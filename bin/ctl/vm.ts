@@ -1,5 +1,6 @@
 // gunyahctl vm ...: the VM lifecycle routes (product brief, "REST API": GET|POST /v1/vms, GET|DELETE
-// /v1/vms/{vmid}, POST /v1/vms/{vmid}/start|stop|reset). Each change goes through the RM on the daemon's side.
+// /v1/vms/{vmid}, POST /v1/vms/{vmid}/start|stop|reset) and the RM's state query (GET /v1/vms/{vmid}/state). Each
+// change goes through the RM on the daemon's side.
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { GUEST_IMAGES } from '../../server/schemas/vm.js';
 import { action, intArg, type Ctl, type Vm } from './context.js';
@@ -33,6 +34,16 @@ interface Vcpu {
   run_time_ns: number;
   wakeups: number;
   hypercalls: number;
+}
+
+/** The RM's answer to VM_GET_STATE as GET /v1/vms/{vmid}/state gives it (spec §9.5). */
+interface VmState {
+  vmid: number;
+  vm_status: string;
+  vm_status_value: number;
+  os_status: string;
+  os_status_value: number;
+  app_status: number;
 }
 
 type ParamValue = number | string | boolean;
@@ -80,6 +91,17 @@ export function registerVm(program: Command): void {
     .action(action(async (ctl, vmArg: string) => {
       const v = await ctl.client.get<Vm>(`/v1/vms/${await ctl.vmid(vmArg)}`);
       ctl.print(v, () => vmFields(v));
+    }));
+
+  vm.command('state')
+    .description('ask the RM for a VM\'s state: VM_GET_STATE over RM RPC (GET /v1/vms/{vmid}/state)')
+    .argument(VM, VM_HELP)
+    .action(action(async (ctl, vmArg: string) => {
+      const s = await ctl.client.get<VmState>(`/v1/vms/${await ctl.vmid(vmArg)}/state`);
+      ctl.print(s, () => table(
+        ['VMID', 'VM STATUS', 'OS STATUS', 'APP STATUS'],
+        [[s.vmid, `${s.vm_status} (${s.vm_status_value})`, `${s.os_status} (${s.os_status_value})`, s.app_status]],
+      ));
     }));
 
   vm.command('create')

@@ -26,6 +26,7 @@ const DESCRIPTION = `The control API of gunyah-emu, an emulated Gunyah hyperviso
 Errors are RFC 9457 problem documents (application/problem+json) with a stable \`code\`: a Gunyah error name
 (ERROR_MSGQUEUE_FULL), an RM error name (RM_ERROR_VM_STATE) or a control-plane code (VALIDATION_FAILED, VM_NOT_FOUND,
 VM_STATE_CONFLICT, ...). Validation problems name the field at fault as a JSON pointer (\`field\`, \`errors\`).
+A path asked with a method it does not serve is 405 METHOD_NOT_ALLOWED, with the methods it serves in \`Allow\`.
 
 Each VM route says in which VM states (spec §9.5) it is allowed, in its description and in \`x-allowed-vm-states\`.
 Changes (every method but GET and HEAD) need \`Authorization: Bearer <token>\` when the daemon listens beyond

@@ -1,10 +1,13 @@
 // Every error becomes an RFC 9457 problem (problem.ts): schema violations, unparsable or oversized bodies, wrong
-// content types, unknown routes, rate limiting, and the ApiErrors routes throw. Only a fault of the server itself
-// is a 500.
+// content types, unknown routes and methods, rate limiting, and the ApiErrors routes throw. Only a fault of the
+// server itself is a 500.
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { ApiError, PROBLEM_CONTENT_TYPE } from '../problem.js';
 import { fieldErrors } from '../validation.js';
+
+/** The methods a 405 answer can list in its Allow header. */
+const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'] as const;
 
 function toApiError(err: FastifyError, request: FastifyRequest): ApiError {
   if (err instanceof ApiError) return err;
@@ -48,8 +51,16 @@ export default fp(async function problems(app: FastifyInstance) {
     return sendProblem(reply, error);
   });
 
-  app.setNotFoundHandler((request, reply) =>
-    sendProblem(reply, ApiError.control('NOT_FOUND', `no route for ${request.method} ${request.url.split('?')[0]}`)));
+  // A path some route serves, asked with another method, is 405 with the methods it allows (RFC 9110 §15.5.6).
+  app.setNotFoundHandler((request, reply) => {
+    const path = request.url.split('?', 1)[0]!;
+    const allowed = METHODS.filter((method) => app.findRoute({ method, url: path }) !== null);
+    if (allowed.length === 0) return sendProblem(reply, ApiError.control('NOT_FOUND', `no route for ${request.method} ${path}`));
+    const allow = allowed.join(', ');
+    return sendProblem(reply, ApiError.control('METHOD_NOT_ALLOWED', `${path} does not serve ${request.method}; it serves ${allow}`, {
+      headers: { allow },
+    }));
+  });
 
   // JSON is the only body type besides the raw-memory route's own parser; text/plain gets 415, not a string.
   app.removeContentTypeParser('text/plain');

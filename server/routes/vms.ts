@@ -1,9 +1,12 @@
 // The VM lifecycle (product brief, "REST API"): list, create, inspect, start, stop, reset and delete VMs, and their
 // vCPUs. Routes only translate: every change is one HLOS VM-manager operation, i.e. the RM RPC sequence of spec §9.7,
-// so it shows up as hypercalls and message-queue traffic. Reads come from the HLOS's view of its VMs.
+// so it shows up as hypercalls and message-queue traffic. Reads come from the HLOS's view of its VMs, except the
+// state query, which asks the RM itself (VM_GET_STATE).
 import type { FastifyInstance } from 'fastify';
+import { RM_ERROR } from '../../core/abi/rm.js';
 import type { Hlos, VmView } from '../../core/hlos/hlos.js';
-import { VmError } from '../../core/hlos/vm-manager.js';
+import { RmFailure } from '../../core/hlos/rm-failure.js';
+import { osStatusName, statusName, VmError } from '../../core/hlos/vm-manager.js';
 import { VCPU_STATE_NAMES } from '../../core/vm/vcpu.js';
 import { hex64 } from '../hex.js';
 import { ApiError } from '../problem.js';
@@ -33,15 +36,18 @@ export function vmProblem(err: VmError): ApiError {
       return ApiError.control('VM_STATE_CONFLICT', err.detail);
     case 'NO_MEMORY':
       return ApiError.control('NO_MEMORY', err.detail);
-    case 'RM_CALL_FAILED': {
-      const failure = err.failure!;
-      if (failure.rmError !== null) return ApiError.rm(failure.rmError, err.detail);
-      if (failure.reason === 'timeout' || failure.reason === 'closed') {
-        return ApiError.control('RM_TIMEOUT', err.detail, { headers: { 'retry-after': '1' } });
-      }
-      return ApiError.control('RM_FAILED', err.detail);
-    }
+    case 'RM_CALL_FAILED':
+      return rmProblem(err.failure!, err.detail);
   }
+}
+
+/** An RM call that failed: the RM's error word under its spec name, 503 when the RM did not answer in time. */
+export function rmProblem(failure: RmFailure, detail: string): ApiError {
+  if (failure.rmError !== null) return ApiError.rm(failure.rmError, detail);
+  if (failure.reason === 'timeout' || failure.reason === 'closed') {
+    return ApiError.control('RM_TIMEOUT', detail, { headers: { 'retry-after': '1' } });
+  }
+  return ApiError.control('RM_FAILED', detail);
 }
 
 const settle = async <T>(p: Promise<T | VmError>): Promise<T> => {
@@ -132,6 +138,37 @@ export default async function vmRoutes(app: FastifyInstance) {
     const vm = hlos().getVm(request.params.vmid);
     if (vm === undefined) throw ApiError.control('VM_NOT_FOUND', `no VM has VMID ${request.params.vmid}`);
     return vmOut(vm);
+  });
+
+  app.get<{ Params: VmParams }>('/v1/vms/:vmid/state', {
+    schema: operation({
+      operationId: 'getVmState',
+      tag: 'vms',
+      summary: 'Ask the RM for a VM\'s state',
+      description: 'VM_GET_STATE from the HLOS to the Resource Manager over RM RPC (spec §9.4, §9.5): the RM\'s own '
+        + 'vm_status, os_status and app_status, where GET /v1/vms/{vmid} answers the HLOS\'s view. The RM answers '
+        + 'the HLOS about itself and the VMs it owns; about the RM it answers RM_ERROR_DENIED (403).',
+      vmStates: VM_STATE_NAMES,
+      params: vmParams,
+      response: { 200: { description: 'The RM\'s answer.', ...ref('VmState') } },
+      problems: [403, 503],
+    }),
+  }, async (request) => {
+    const { vmid } = request.params;
+    const state = await hlos().rm.vmGetState(vmid);
+    if (state instanceof RmFailure) {
+      // The RM answers NORESOURCE for a VMID it has no record of (the VM went away after the state check).
+      if (state.rmError === RM_ERROR.NORESOURCE) throw ApiError.control('VM_NOT_FOUND', `the RM knows no VM ${vmid} (${state.message})`);
+      throw rmProblem(state, state.message);
+    }
+    return {
+      vmid,
+      vm_status: statusName(state.vmStatus),
+      vm_status_value: state.vmStatus,
+      os_status: osStatusName(state.osStatus),
+      os_status_value: state.osStatus,
+      app_status: state.appStatus,
+    };
   });
 
   const lifecycle = (

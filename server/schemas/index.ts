@@ -2,6 +2,6 @@
 // under its $id in components.schemas.
 import { Problem } from './common.js';
 import { Capability, Doorbell, Msgqueue } from './resources.js';
-import { Vm, VmCreate } from './vm.js';
+import { Vm, VmCreate, VmState } from './vm.js';
 
-export const SHARED_SCHEMAS: readonly { $id: string }[] = [Problem, Capability, Msgqueue, Doorbell, Vm, VmCreate];
+export const SHARED_SCHEMAS: readonly { $id: string }[] = [Problem, Capability, Msgqueue, Doorbell, Vm, VmCreate, VmState];

@@ -42,7 +42,7 @@ export interface OperationSpec {
 const PROBLEM_DESCRIPTIONS: Record<number, string> = {
   400: 'Bad input: VALIDATION_FAILED (with `field` and `errors`), MALFORMED_JSON, or a Gunyah argument error.',
   401: 'UNAUTHORIZED: the server listens beyond loopback and the bearer token is missing or wrong.',
-  403: 'The VM\'s capability lacks the right (ERROR_CSPACE_INSUFFICIENT_RIGHTS).',
+  403: 'The VM\'s capability lacks the right (ERROR_CSPACE_INSUFFICIENT_RIGHTS), or the RM refuses the HLOS (RM_ERROR_DENIED).',
   404: 'An unknown VM (VM_NOT_FOUND) or capability (ERROR_CSPACE_CAP_NULL, ERROR_CSPACE_WRONG_OBJECT_TYPE, ...).',
   409: 'A state conflict: VM_STATE_CONFLICT, or the object refuses the operation now (ERROR_MSGQUEUE_FULL, ...).',
   413: 'PAYLOAD_TOO_LARGE: the body is above the route\'s limit, or ERROR_ARGUMENT_SIZE: the message is above the queue\'s max_msg_size.',

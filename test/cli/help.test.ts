@@ -27,7 +27,7 @@ test('--help on every command and subcommand prints its usage and exits 0', asyn
   const groupHelp = await Promise.all(groups.map((g) => ctl([g, '--help'], ctlEnv())));
   const paths = groups.flatMap((g, i) => [[g], ...subcommands(groupHelp[i]!.stdout).map((sub) => [g, sub])]);
   assert.deepEqual(paths.map((p) => p.join(' ')), [
-    'vm', 'vm ls', 'vm show', 'vm create', 'vm start', 'vm stop', 'vm reset', 'vm vcpus', 'vm rm', 'caps',
+    'vm', 'vm ls', 'vm show', 'vm state', 'vm create', 'vm start', 'vm stop', 'vm reset', 'vm vcpus', 'vm rm', 'caps',
     'msgq', 'msgq ls', 'msgq show', 'msgq send', 'msgq recv',
     'doorbell', 'doorbell ls', 'doorbell show', 'doorbell ring', 'doorbell recv', 'doorbell mask',
     'hypercall', 'mem', 'mem read', 'mem write', 'events', 'top', 'console', 'hypervisor',

@@ -81,6 +81,25 @@ test('vm create, show, stop and rm: a round trip with exit code 0 at each step, 
   assert.equal(goneByName.stderr, 'gunyahctl: VM_NOT_FOUND: no VM named "cli-rt" (gunyahctl vm ls lists them)\n');
 });
 
+test('vm state prints the RM\'s answer to VM_GET_STATE as a table, or the API\'s JSON; the RM refuses to answer about itself', async () => {
+  const [byName, json, rm, unknown] = await Promise.all([
+    ctl(['vm', 'state', 'svm1'], env),
+    ctl(['--json', 'vm', 'state', '128'], env),
+    ctl(['vm', 'state', 'RM'], env),
+    ctl(['vm', 'state', '77'], env),
+  ]);
+  assert.equal(byName.code, 0, byName.stderr);
+  assert.match(byName.stdout, /^VMID +VM STATUS +OS STATUS +APP STATUS\n +128 +running \(3\) +[a-z_]+ \(\d\) +0\n$/);
+  assert.equal(json.code, 0, json.stderr);
+  const state = JSON.parse(json.stdout) as Record<string, unknown>;
+  assert.deepEqual(Object.keys(state), ['vmid', 'vm_status', 'vm_status_value', 'os_status', 'os_status_value', 'app_status']);
+  assert.deepEqual([state.vmid, state.vm_status, state.vm_status_value, state.app_status], [128, 'running', 3, 0]);
+  assert.equal(rm.code, 1);
+  assert.match(rm.stderr, /^gunyahctl: RM_ERROR_DENIED: .*\(HTTP 403/);
+  assert.equal(unknown.code, 4);
+  assert.match(unknown.stderr, /^gunyahctl: VM_NOT_FOUND: /);
+});
+
 test('vm create --param passes the image\'s parameters; vm vcpus lists each vCPU with its hypercall count', async () => {
   const created = await ctl(['--json', 'vm', 'create', '--image', 'traffic', '--vcpus', '1', '--param', 'rate=20', '--param', 'console_rate=0', 'cli-traffic'], env);
   assert.equal(created.code, 0, created.stderr);

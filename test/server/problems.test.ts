@@ -60,16 +60,35 @@ test('problems: bodies in other media types are 415, oversized ones 413', async 
   await app.close();
 });
 
-test('problems: unknown routes and methods are 404 NOT_FOUND problems', async () => {
+test('problems: unknown paths are 404 NOT_FOUND problems, whatever the method', async () => {
   const { app, http } = await fixtureApp();
   for (const res of [
     await http.get('/v2/hypervisor'),
     await http.get(`/v1/vms/${VMID_A}/widgets`),
-    await http.delete('/v1/hypervisor'),
-    await http.post('/v1/hypervisor').send({}),
+    await http.delete('/v1/nothing'),
+    await http.post('/v1/hypervisor/identify').send({}),
   ]) {
     const p = assertProblem(res, 404, 'NOT_FOUND');
     assert.match(p.detail, /^no route for (GET|DELETE|POST) \//);
+    assert.equal(res.headers.allow, undefined);
+  }
+  await app.close();
+});
+
+test('problems: a known path asked with another method is 405 METHOD_NOT_ALLOWED with an Allow header', async () => {
+  const { app, http } = await fixtureApp();
+  for (const [method, path, allow] of [
+    ['PUT', '/v1/vms', 'GET, HEAD, POST'],
+    ['DELETE', '/v1/hypervisor', 'GET, HEAD'],
+    ['POST', '/v1/hypervisor', 'GET, HEAD'],
+    ['PUT', `/v1/vms/${VMID_A}`, 'GET, HEAD, DELETE'],
+    ['GET', `/v1/vms/${VMID_A}/start`, 'POST'],
+    ['PATCH', `/v1/vms/${VMID_A}/msgqs/${hex(1n)}/send`, 'POST'],
+  ] as const) {
+    const res = await http[method.toLowerCase() as Lowercase<typeof method>](path);
+    const p = assertProblem(res, 405, 'METHOD_NOT_ALLOWED');
+    assert.equal(res.headers.allow, allow, `${method} ${path}`);
+    assert.equal(p.detail, `${path} does not serve ${method}; it serves ${allow}`);
   }
   await app.close();
 });
