@@ -1,13 +1,11 @@
 // Issue 2 benchmarks: hyp_identify and a 240-byte msgqueue send+receive pair through the full hypercall entry
 // point, each against a bare baseline measured in the same run, and the cost of statistics (on vs off).
 // Run: npm run bench -- hypercall   (or node dist/bench/hypercall.bench.js)
-import { hvc } from '../core/hyp/call.js';
 import { Hypervisor } from '../core/hyp/hypervisor.js';
-import { setReg } from '../core/hyp/regs.js';
 import { hypercallFunctionId } from '../core/abi/smccc.js';
 import { HC, HYPERCALL_TABLE_SIZE } from '../core/abi/hypercalls.js';
-import { allRights } from '../core/abi/objects.js';
 import { fmt, rates, report } from './measure.js';
+import { msgqPair } from './msgq-pair.js';
 
 const INNER = 10_000;
 const RAM = 0x4000_0000;
@@ -16,16 +14,7 @@ const SIZE = 240;
 function setup() {
   const hyp = new Hypervisor({ seed: 7 });
   const { vm } = hyp.createVm({ vmid: 0xff, name: 'bench', vcpus: 1, ram: { base: RAM, size: 1 << 20 } });
-  const vcpu = vm.vcpus[0]!;
-  const part = vm.cspace.insert(hyp.root, allRights('partition'));
-  const self = vm.cspace.insert(vm.cspace, allRights('cspace'));
-  if (typeof part === 'number' || typeof self === 'number') throw new Error('setup');
-  const q = hvc(vcpu, 'partition_create_msgqueue', [vm.cspace.capid(part.slot), vm.cspace.capid(self.slot), 0]).x[1]!;
-  hvc(vcpu, 'msgqueue_configure', [q, (SIZE << 16) | 8, 0]);
-  hvc(vcpu, 'object_activate', [q, 0]);
-  vm.memory.writeBytes(RAM, new Uint8Array(SIZE).fill(0x5a));
-  vm.memory.writeBytes(RAM + 0x1000, new Uint8Array(SIZE));
-  return { hyp, vcpu, q };
+  return { hyp, vm, vcpu: vm.vcpus[0]! };
 }
 
 /** The same loop with the core's statistics switched off while it runs. */
@@ -37,7 +26,7 @@ const statsOff = (hyp: Hypervisor, fn: () => void) => () => {
 
 export function runHypercallBench(): string[] {
   const lines: string[] = [];
-  const { hyp, vcpu, q } = setup();
+  const { hyp, vm, vcpu } = setup();
   const regs = vcpu.regs;
   const identifyId = hypercallFunctionId(HC.hypervisor_identify);
 
@@ -55,25 +44,7 @@ export function runHypercallBench(): string[] {
   const identify = () => { for (let i = 0; i < INNER; i++) { regs[0] = identifyId; regs[1] = 0; hyp.hypercall(vcpu, regs, 0); } };
   const [bare, full, fullOff] = rates([bareIdentify, identify, statsOff(hyp, identify)], INNER);
 
-  // msgqueue pair: send 240 bytes from guest memory, receive them into guest memory.
-  const sendId = hypercallFunctionId(HC.msgqueue_send);
-  const recvId = hypercallFunctionId(HC.msgqueue_receive);
-  setReg(regs, 1, q);
-  const qLo = regs[2]!, qHi = regs[3]!;
-  const pair = () => {
-    for (let i = 0; i < INNER; i++) {
-      // X0 function ID, X1 msgq, X2 size, X3 buffer, X4 flags, X5 reserved (0).
-      regs[0] = sendId; regs[1] = 0; regs[2] = qLo; regs[3] = qHi; regs[4] = SIZE; regs[5] = 0;
-      regs[6] = RAM; regs[7] = 0; regs[8] = 0; regs[9] = 0; regs[10] = 0; regs[11] = 0;
-      hyp.hypercall(vcpu, regs, 0);
-      // X0 function ID, X1 msgq, X2 buffer, X3 buffer size, X4 reserved (0).
-      regs[0] = recvId; regs[1] = 0; regs[2] = qLo; regs[3] = qHi; regs[4] = RAM + 0x1000; regs[5] = 0;
-      regs[6] = SIZE; regs[7] = 0; regs[8] = 0; regs[9] = 0;
-      hyp.hypercall(vcpu, regs, 0);
-    }
-  };
-  pair();
-  if (regs[0] !== 0 || regs[2] !== SIZE) throw new Error(`msgqueue pair failed: X0=${regs[0]} X1=${regs[2]}`);
+  const pair = msgqPair(hyp, vm, RAM, SIZE, INNER);
   const src = Buffer.alloc(SIZE, 0x5a), mid = Buffer.alloc(SIZE), dst = Buffer.alloc(SIZE);
   const rawPair = () => { for (let i = 0; i < INNER; i++) { src.copy(mid, 0, 0, SIZE); mid.copy(dst, 0, 0, SIZE); } };
   const [raw, pairOn, pairOff] = rates([rawPair, pair, statsOff(hyp, pair)], INNER);

@@ -2,22 +2,7 @@
 // on a shared machine lowers a figure less often than it raises it.
 
 /** Calls per second of `fn`, which runs `inner` operations per call: the best of `rounds` rounds. */
-export function rate(fn: () => void, inner: number, rounds = 7, minMs = 150): number {
-  for (let i = 0; i < 3; i++) fn(); // warm up the JIT
-  let best = 0;
-  for (let r = 0; r < rounds; r++) {
-    let calls = 0;
-    const start = performance.now();
-    let elapsed = 0;
-    do {
-      fn();
-      calls++;
-      elapsed = performance.now() - start;
-    } while (elapsed < minMs);
-    best = Math.max(best, (calls * inner * 1000) / elapsed);
-  }
-  return best;
-}
+export const rate = (fn: () => void, inner: number, rounds = 7, minMs = 150): number => rates([fn], inner, rounds, minMs)[0]!;
 
 /**
  * Rates of several functions measured in interleaved rounds (round-robin, best round of each), so a change in

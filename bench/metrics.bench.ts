@@ -9,18 +9,16 @@ import Fastify from 'fastify';
 import type { AddressInfo } from 'node:net';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { Counter, Gauge, Registry } from 'prom-client';
-import { HC } from '../core/abi/hypercalls.js';
 import { allRights, right } from '../core/abi/objects.js';
 import { RM_ERROR, RM_MSG } from '../core/abi/rm.js';
-import { hypercallFunctionId } from '../core/abi/smccc.js';
 import { hvc } from '../core/hyp/call.js';
 import { Hypervisor } from '../core/hyp/hypervisor.js';
-import { setReg } from '../core/hyp/regs.js';
 import { endRmRpcSpan, startRmRpcSpan } from '../core/trace.js';
 import { metricsPlugin } from '../server/metrics/plugin.js';
 import { MetricsRegistry } from '../server/metrics/registry.js';
 import { tracingPlugin } from '../server/tracing/http-spans.js';
 import { fmt, percentile, rate, report } from './measure.js';
+import { msgqPair } from './msgq-pair.js';
 
 const RAM = 0x8000_0000;
 const MSG = 240;
@@ -218,29 +216,8 @@ function installSdk(): () => Promise<void> {
 async function hotPathBench(lines: string[]): Promise<void> {
   const hyp = system(4);
   const vm = hyp.vms.get(1000)!;
-  const vcpu = vm.vcpus[0]!;
-  const regs = vcpu.regs;
-  const q = hvc(vcpu, 'partition_create_msgqueue', [
-    vm.cspace.capid((vm.cspace.insert(hyp.root, allRights('partition')) as { slot: number }).slot),
-    vm.cspace.capid((vm.cspace.insert(vm.cspace, allRights('cspace')) as { slot: number }).slot), 0,
-  ]).x[1]!;
-  hvc(vcpu, 'msgqueue_configure', [q, (MSG << 16) | 8, 0]);
-  hvc(vcpu, 'object_activate', [q, 0]);
   const INNER = 10_000;
-  const sendId = hypercallFunctionId(HC.msgqueue_send);
-  const recvId = hypercallFunctionId(HC.msgqueue_receive);
-  setReg(regs, 1, q);
-  const qLo = regs[2]!, qHi = regs[3]!;
-  const pair = () => {
-    for (let i = 0; i < INNER; i++) {
-      regs[0] = sendId; regs[1] = 0; regs[2] = qLo; regs[3] = qHi; regs[4] = MSG; regs[5] = 0;
-      regs[6] = RAM; regs[7] = 0; regs[8] = 0; regs[9] = 0; regs[10] = 0; regs[11] = 0;
-      hyp.hypercall(vcpu, regs, 0);
-      regs[0] = recvId; regs[1] = 0; regs[2] = qLo; regs[3] = qHi; regs[4] = RAM + 0x1000; regs[5] = 0;
-      regs[6] = MSG; regs[7] = 0; regs[8] = 0; regs[9] = 0;
-      hyp.hypercall(vcpu, regs, 0);
-    }
-  };
+  const pair = msgqPair(hyp, vm, RAM, MSG, INNER);
   const spans = () => {
     for (let i = 0; i < INNER; i++) endRmRpcSpan(startRmRpcSpan(RM_MSG.VM_GET_STATE, i & 0xffff), RM_ERROR.OK);
   };
