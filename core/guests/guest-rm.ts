@@ -3,66 +3,46 @@
 // buffers in its own memory; the RX vIRQ drains the queue into the client, the TX vIRQ wakes a sender that found
 // the queue full. Waiting is WFI in the guest's runtime, never a spin.
 import { GH_ERROR } from '../abi/errors.js';
-import { HC } from '../abi/hypercalls.js';
-import { MSGQ_SEND_FLAG } from '../abi/ipc.js';
 import { PAGE_SIZE } from '../abi/memory.js';
 import { RM_RPC } from '../abi/rm.js';
-import { hypercallFunctionId } from '../abi/smccc.js';
-import { setReg } from '../hyp/regs.js';
+import { capidWords, setMsgqReceiveRegs, setMsgqSendRegs } from '../ipc/msgqueue-regs.js';
+import { VirqWaiters } from '../ipc/waiters.js';
 import { RmCalls } from '../hlos/rm-calls.js';
 import { RmClient, type RmLink } from '../hlos/rm-client.js';
 import type { RmLinkInfo } from '../rm/port.js';
 import type { GuestRuntime } from './runtime.js';
-
-const FID_SEND = hypercallFunctionId(HC.msgqueue_send);
-const FID_RECEIVE = hypercallFunctionId(HC.msgqueue_receive);
 
 export class GuestRmPort implements RmLink {
   /** Called with each packet drained from the RX queue. */
   deliver: (packet: Uint8Array) => void = () => {};
   private readonly txIpa: number;
   private readonly rxIpa: number;
+  private readonly tx: [number, number];
+  private readonly rx: [number, number];
   private readonly rxBuf = new Uint8Array(RM_RPC.MESSAGE_SIZE);
-  private txWaiters: (() => void)[] = [];
+  private readonly txWaiters = new VirqWaiters();
 
   /** @param bufferIpa a page of the guest's own memory: TX buffer in its first half, RX in its second. */
   constructor(private readonly rt: GuestRuntime, readonly link: RmLinkInfo, bufferIpa: number) {
     this.txIpa = bufferIpa;
     this.rxIpa = bufferIpa + PAGE_SIZE / 2;
+    this.tx = capidWords(link.txCapid);
+    this.rx = capidWords(link.rxCapid);
     rt.on(link.rxVirq, () => this.drain());
-    rt.on(link.txVirq, () => {
-      const waiters = this.txWaiters;
-      this.txWaiters = [];
-      for (const wake of waiters) wake();
-    });
+    rt.on(link.txVirq, () => this.txWaiters.wakeAll());
   }
 
   send(packet: Uint8Array, push: boolean): number {
     const cpu = this.rt.cpu;
     const err = cpu.mem.write(this.txIpa, packet, 0, packet.length);
     if (err !== GH_ERROR.OK) return err;
-    const r = cpu.regs;
-    r.fill(0);
-    r[0] = FID_SEND;
-    setReg(r, 1, this.link.txCapid);
-    r[4] = packet.length;
-    setReg(r, 3, this.txIpa);
-    r[8] = push ? MSGQ_SEND_FLAG.PUSH : 0;
+    setMsgqSendRegs(cpu.regs, this.tx[0], this.tx[1], packet.length, this.txIpa, push);
     cpu.hypercall();
-    return r[0]! | 0;
+    return cpu.regs[0]! | 0;
   }
 
   waitTxReady(signal: AbortSignal): Promise<void> {
-    return new Promise((resolve) => {
-      if (signal.aborted) return resolve();
-      const wake = () => {
-        signal.removeEventListener('abort', wake);
-        this.txWaiters = this.txWaiters.filter((w) => w !== wake);
-        resolve();
-      };
-      this.txWaiters.push(wake);
-      signal.addEventListener('abort', wake, { once: true });
-    });
+    return this.txWaiters.wait(signal);
   }
 
   /** Receive while not_empty (Linux gunyah_rm_rx), handing each packet on. */
@@ -70,11 +50,7 @@ export class GuestRmPort implements RmLink {
     const cpu = this.rt.cpu;
     const r = cpu.regs;
     for (;;) {
-      r.fill(0);
-      r[0] = FID_RECEIVE;
-      setReg(r, 1, this.link.rxCapid);
-      setReg(r, 2, this.rxIpa);
-      r[6] = this.rxBuf.length;
+      setMsgqReceiveRegs(r, this.rx[0], this.rx[1], this.rxIpa, this.rxBuf.length);
       cpu.hypercall();
       if ((r[0]! | 0) !== GH_ERROR.OK) return;
       const size = r[2]!;

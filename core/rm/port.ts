@@ -11,10 +11,9 @@
 //   waitTxReady(signal?) / waitRxPending(signal?)   promises for the next TX / RX vIRQ
 //   close()                               stops listening to the vIRQs (the queues stay)
 import { GH_ERROR, type GhError } from '../abi/errors.js';
-import { HC } from '../abi/hypercalls.js';
 import { PAGE_SIZE } from '../abi/memory.js';
-import { MSGQ_SEND_FLAG } from '../abi/ipc.js';
-import { hypercallFunctionId } from '../abi/smccc.js';
+import { capidWords, setMsgqReceiveRegs, setMsgqSendRegs } from '../ipc/msgqueue-regs.js';
+import { VirqWaiters } from '../ipc/waiters.js';
 import type { Vcpu } from '../vm/vcpu.js';
 import type { Vm } from '../vm/vm.js';
 import { VirqRouter } from './virq-router.js';
@@ -36,8 +35,6 @@ export interface RmLinkInfo {
 
 /** The port's scratch page holds the TX buffer in its first half and the RX buffer in its second. */
 const HALF_PAGE = PAGE_SIZE / 2;
-const FID_SEND = hypercallFunctionId(HC.msgqueue_send);
-const FID_RECEIVE = hypercallFunctionId(HC.msgqueue_receive);
 
 export interface MsgqPortStats {
   packetsSent: number;
@@ -73,8 +70,8 @@ export class MsgqPort {
   private readonly rxHi: number;
   private readonly txIpa: number;
   private readonly rxIpa: number;
-  private readonly txWaiters = new Set<() => void>();
-  private readonly rxWaiters = new Set<() => void>();
+  private readonly txWaiters = new VirqWaiters();
+  private readonly rxWaiters = new VirqWaiters();
   private readonly releases: (() => void)[];
 
   /**
@@ -88,10 +85,8 @@ export class MsgqPort {
     this.rxCapid = link.rxCapid;
     this.txVirq = link.txVirq;
     this.rxVirq = link.rxVirq;
-    this.txLo = Number(link.txCapid & 0xffffffffn);
-    this.txHi = Number(link.txCapid >> 32n);
-    this.rxLo = Number(link.rxCapid & 0xffffffffn);
-    this.rxHi = Number(link.rxCapid >> 32n);
+    [this.txLo, this.txHi] = capidWords(link.txCapid);
+    [this.rxLo, this.rxHi] = capidWords(link.rxCapid);
     this.txIpa = bufferIpa;
     this.rxIpa = bufferIpa + HALF_PAGE;
     const router = VirqRouter.of(this.vm.vic);
@@ -107,14 +102,7 @@ export class MsgqPort {
     const err = this.vm.memory.write(this.txIpa, packet, 0, packet.length);
     if (err !== GH_ERROR.OK) return err;
     const r = this.vcpu.regs;
-    r.fill(0);
-    r[0] = FID_SEND;
-    r[2] = this.txLo;
-    r[3] = this.txHi;
-    r[4] = packet.length;
-    r[6] = this.txIpa % 0x1_0000_0000;
-    r[7] = Math.floor(this.txIpa / 0x1_0000_0000);
-    r[8] = push ? MSGQ_SEND_FLAG.PUSH : 0;
+    setMsgqSendRegs(r, this.txLo, this.txHi, packet.length, this.txIpa, push);
     this.vm.hyp.hypercall(this.vcpu, r, 0);
     const result = (r[0]! | 0) as GhError;
     if (result === GH_ERROR.OK) {
@@ -131,13 +119,7 @@ export class MsgqPort {
   /** msgqueue_receive of one packet (spec §4.3): the packet, or MSGQUEUE_EMPTY / another GH error. */
   receive(): Uint8Array | GhError {
     const r = this.vcpu.regs;
-    r.fill(0);
-    r[0] = FID_RECEIVE;
-    r[2] = this.rxLo;
-    r[3] = this.rxHi;
-    r[4] = this.rxIpa % 0x1_0000_0000;
-    r[5] = Math.floor(this.rxIpa / 0x1_0000_0000);
-    r[6] = HALF_PAGE;
+    setMsgqReceiveRegs(r, this.rxLo, this.rxHi, this.rxIpa, HALF_PAGE);
     this.vm.hyp.hypercall(this.vcpu, r, 0);
     const result = (r[0]! | 0) as GhError;
     if (result !== GH_ERROR.OK) {
@@ -156,12 +138,12 @@ export class MsgqPort {
 
   /** Resolves at the next TX vIRQ, or when `signal` aborts. */
   waitTxReady(signal?: AbortSignal): Promise<void> {
-    return this.waitFor(this.txWaiters, signal);
+    return this.txWaiters.wait(signal);
   }
 
   /** Resolves at the next RX vIRQ, or when `signal` aborts. */
   waitRxPending(signal?: AbortSignal): Promise<void> {
-    return this.waitFor(this.rxWaiters, signal);
+    return this.rxWaiters.wait(signal);
   }
 
   /** Stop listening to the link's vIRQs and release every waiter. */
@@ -169,8 +151,8 @@ export class MsgqPort {
     for (const release of this.releases) release();
     this.onPacket = null;
     this.onTxReady = null;
-    this.wakeAll('tx');
-    this.wakeAll('rx');
+    this.txWaiters.wakeAll();
+    this.rxWaiters.wakeAll();
   }
 
   /** Receive until the queue is empty (Linux gunyah_rm_rx: loop while not_empty), handing packets to onPacket. */
@@ -188,32 +170,13 @@ export class MsgqPort {
   private readonly txInterrupt = (): void => {
     this.stats.txInterrupts++;
     this.notFull = true;
-    this.wakeAll('tx');
+    this.txWaiters.wakeAll();
     this.onTxReady?.();
   };
 
   private readonly rxInterrupt = (): void => {
     this.stats.rxInterrupts++;
-    this.wakeAll('rx');
+    this.rxWaiters.wakeAll();
     this.drain();
   };
-
-  private waitFor(waiters: Set<() => void>, signal?: AbortSignal): Promise<void> {
-    if (signal?.aborted) return Promise.resolve();
-    return new Promise((resolve) => {
-      const done = () => {
-        waiters.delete(done);
-        signal?.removeEventListener('abort', done);
-        resolve();
-      };
-      waiters.add(done);
-      signal?.addEventListener('abort', done, { once: true });
-    });
-  }
-
-  private wakeAll(which: 'tx' | 'rx'): void {
-    const waiters = which === 'tx' ? this.txWaiters : this.rxWaiters;
-    if (waiters.size === 0) return;
-    for (const done of [...waiters]) done();
-  }
 }

@@ -3,6 +3,7 @@
 import { GH_ERROR } from '../../core/abi/errors.js';
 import { RM_ERROR, RM_RPC } from '../../core/abi/rm.js';
 import { RmClient, type RmClientOptions, type RmLink } from '../../core/hlos/rm-client.js';
+import { VirqWaiters } from '../../core/ipc/waiters.js';
 import { encodeMessage, encodeReply, RpcReassembler } from '../../core/rm/rpc-codec.js';
 
 export interface SentRequest {
@@ -23,7 +24,7 @@ export class FakeRmLink implements RmLink {
   /** Push flags of every packet accepted, in order. */
   readonly pushes: boolean[] = [];
   private readonly rx = new RpcReassembler();
-  private txWaiters: (() => void)[] = [];
+  private readonly txWaiters = new VirqWaiters();
   client!: RmClient;
 
   constructor(readonly depth: number = RM_RPC.QUEUE_DEPTH) {}
@@ -37,16 +38,7 @@ export class FakeRmLink implements RmLink {
   }
 
   waitTxReady(signal: AbortSignal): Promise<void> {
-    return new Promise((resolve) => {
-      if (signal.aborted) return resolve();
-      const wake = () => {
-        signal.removeEventListener('abort', wake);
-        this.txWaiters = this.txWaiters.filter((w) => w !== wake);
-        resolve();
-      };
-      this.txWaiters.push(wake);
-      signal.addEventListener('abort', wake, { once: true });
-    });
+    return this.txWaiters.wait(signal);
   }
 
   /** The RM reads up to `n` packets; a full queue that drains to depth - 1 raises TX-ready (spec §4.3). */
@@ -57,7 +49,7 @@ export class FakeRmLink implements RmLink {
       const { packet } = this.queue.shift()!;
       if (wasFull) {
         this.txReadyEvents++;
-        for (const w of [...this.txWaiters]) w();
+        this.txWaiters.wakeAll();
       }
       const r = this.rx.push(packet);
       if (r.kind === 'message') {
