@@ -388,24 +388,23 @@ export class Memextent extends HypObject {
 
   /** Map the owned pages of [first, end) that `m` covers. The emulated vCPUs run at EL1: kernel access applies. */
   private applyRecord(m: ExtentMapping, first: number, end: number): void {
-    const start = this.base + m.first;
     const memory = m.addrspace.memory;
-    const lo = Math.max(first, start);
-    const hi = Math.min(end, start + m.pages);
-    if (lo >= hi) return;
-    for (const [s, e] of this.phys.memdb.owned(this, lo, hi)) {
-      for (let p = s; p < e; p++) memory.set(m.vbase + (p - start), new Mapping(m.attrs.kernel, null, m, p, this.phys));
-    }
+    this.forOwnedPages(m, first, end, (p, ipaPage) => memory.set(ipaPage, new Mapping(m.attrs.kernel, null, m, p, this.phys)));
   }
 
   private unapplyRecord(m: ExtentMapping, first: number, end: number): void {
-    const start = this.base + m.first;
     const memory = m.addrspace.memory;
+    this.forOwnedPages(m, first, end, (_p, ipaPage) => memory.remove(ipaPage, m));
+  }
+
+  /** Each physical page of [first, end) that this extent owns and `m` covers, with the IPA page `m` puts it at. */
+  private forOwnedPages(m: ExtentMapping, first: number, end: number, fn: (page: number, ipaPage: number) => void): void {
+    const start = this.base + m.first;
     const lo = Math.max(first, start);
     const hi = Math.min(end, start + m.pages);
     if (lo >= hi) return;
     for (const [s, e] of this.phys.memdb.owned(this, lo, hi)) {
-      for (let p = s; p < e; p++) memory.remove(m.vbase + (p - start), m);
+      for (let p = s; p < e; p++) fn(p, m.vbase + (p - start));
     }
   }
 }
