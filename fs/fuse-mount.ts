@@ -28,7 +28,7 @@ const S_IFREG = 0o100000;
 const S_IFDIR = 0o040000;
 const O_ACCMODE = 3;
 const O_WRONLY = 1;
-/** Like sysfs: every attribute claims a page, the real length is only known once rendered. */
+/** Like sysfs: a live attribute claims a page, its real length is only known once rendered. */
 const FILE_SIZE = 4096;
 
 /** The stat fields fuse-native reads (times in milliseconds). */
@@ -124,13 +124,22 @@ export function fuseOps(root: DirNode, options: FuseOpsOptions = {}): SysfsFuseO
   const handles = new Map<number, Handle>();
   let lastFh = 0;
 
+  /**
+   * A constant's exact length lets readers that trust st_size (Node's readFile) stop after one read instead of asking
+   * again for end of file: one round trip to this process less. A live value never reports its length: the kernel
+   * keeps a size for the attribute timeout, and one that a grown value has outdated would cut such readers short.
+   */
+  function sizeOf(node: FileNode): number {
+    return node.fixed?.length ?? FILE_SIZE;
+  }
+
   function statOf(node: Node): FuseStat {
     const isFile = node.type === 'file';
     return {
       mode: isFile ? S_IFREG | node.mode : S_IFDIR | DIR_MODE,
       uid: 0,
       gid: 0,
-      size: isFile ? FILE_SIZE : 0,
+      size: isFile ? sizeOf(node) : 0,
       // 1 is the convention for "subdirectories not counted", which find and fts honour for directories.
       nlink: 1,
       mtime: bornAt,

@@ -25,6 +25,8 @@ export interface FileNode {
   readonly show?: () => string;
   /** Applies one write() of text (as written, newline included); returns nothing on success. */
   readonly store?: (text: string) => FsError | void;
+  /** The value's bytes, rendered once, when it can never change (see constant()). Shared: never modify them. */
+  readonly fixed?: Buffer;
 }
 
 export interface DirNode {
@@ -42,6 +44,14 @@ export type Node = FileNode | DirNode;
 /** A read-only (0444) file whose content is exactly what show returns. */
 export function file(show: () => string): FileNode {
   return { type: 'file', mode: 0o444, show };
+}
+
+/**
+ * A read-only (0444) file whose content is fixed for the life of the tree, such as the hypervisor's identity. It is
+ * rendered once, and readers may report its exact length, which they must never do for a value that can change.
+ */
+export function constant(text: string): FileNode {
+  return { type: 'file', mode: 0o444, show: () => text, fixed: Buffer.from(text, 'utf8') };
 }
 
 /** A read-only (0444) file holding one value, printed sysfs style (`String(value)` then a newline). */
@@ -113,8 +123,12 @@ export function resolve(root: DirNode, path: string): Node | FsError {
   return node;
 }
 
-/** Renders a file's value now as bytes; EACCES for a write-only node, EIO when show throws. */
+/**
+ * Renders a file's value now as bytes; EACCES for a write-only node, EIO when show throws. A constant node answers
+ * its one shared rendering, which callers must not modify.
+ */
 export function render(node: FileNode, path: string): Buffer | FsError {
+  if (node.fixed !== undefined) return node.fixed;
   if (node.show === undefined) return failure('EACCES', `${path} is write-only`);
   try {
     return Buffer.from(node.show(), 'utf8');

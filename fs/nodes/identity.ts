@@ -5,7 +5,7 @@ import { API_INFO, HYP_FEATURE, SYSFS_FEATURE_WORD, SYSFS_PRINTED_FEATURES } fro
 import { VMID } from '../../core/abi/vmid.js';
 import { hvc } from '../../core/hyp/call.js';
 import type { Hypervisor } from '../../core/hyp/hypervisor.js';
-import { file, value, type FileNode } from '../tree.js';
+import { constant, type FileNode } from '../tree.js';
 import { borrowRegisters } from './ends.js';
 
 export interface Identity {
@@ -43,12 +43,12 @@ export function featuresLine(id: Identity): string {
   return `${line}\n`;
 }
 
-/** `type`, `features` and `version/{api,variant}` at the root (v1/v2 layout). */
+/** `type`, `features` and `version/{api,variant}` at the root (v1/v2 layout); constants, as identify's words are. */
 export function seedRootNodes(id: Identity): { type: FileNode; features: FileNode; api: FileNode; variant: FileNode } {
   return {
-    type: file(() => 'gunyah\n'),
-    features: file(() => featuresLine(id)),
-    api: value(() => id.api),
-    variant: value(() => id.variant),
+    type: constant('gunyah\n'),
+    features: constant(featuresLine(id)),
+    api: constant(`${id.api}\n`),
+    variant: constant(`${id.variant}\n`),
   };
 }

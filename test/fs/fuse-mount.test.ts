@@ -5,7 +5,7 @@ import { constants as fsConstants } from 'node:fs';
 import { constants } from 'node:os';
 import { test } from 'node:test';
 import { fuseOps, type Fault, type FuseOps } from '../../fs/fuse-mount.js';
-import { dir, dynamicDir, file, invalid, rwFile, value, woFile, type FileNode } from '../../fs/tree.js';
+import { constant, dir, dynamicDir, file, invalid, rwFile, value, woFile, type FileNode } from '../../fs/tree.js';
 
 const E = constants.errno;
 const O_RDONLY = 0;
@@ -28,6 +28,7 @@ function demo() {
   let clock = 1_000;
   const root = dir({
     type: file(() => 'gunyah\n'),
+    api: constant('1\n'),
     stamp: file(() => `${++state.renders}\n`),
     broken: file(() => { throw new Error('boom'); }),
     vms: dynamicDir(() => vms, (name) => (vms.has(name) ? dir({ name: value(() => `vm${name}`) }) : undefined)),
@@ -72,6 +73,13 @@ test('getattr: files are regular 0444/0644/0200 with a page size, directories 05
   assert.equal(stat('/vms/3').mode, 0o040555);
   assert.equal(stat('/type').nlink, 1);
   assert.equal(stat('/type').mtime, 1_000);
+});
+
+test('getattr: a constant reports its exact length, so a reader trusting st_size needs no end-of-file read', () => {
+  const { ops } = demo();
+  assert.equal((call(ops, 'getattr', '/api')[1] as Record<string, number>).size, 2);
+  const fh = openFh(ops, '/api', O_RDONLY);
+  assert.equal(readAll(ops, fh), '1\n');
 });
 
 test('getattr of an unknown path is -ENOENT', () => {

@@ -57,7 +57,7 @@ describe('sysfs tree mounted with FUSE', () => {
     assert.equal(stdout, `${'0123456789abcdef'.repeat(640)}\n`);
   });
 
-  test('ls -l shows sysfs modes, root ownership and a page size for files', async (t) => {
+  test('ls -l shows sysfs modes, root ownership, a page size for live files and the length of a constant', async (t) => {
     if (!mounted(t)) return;
     const { stdout } = await run(t, 'ls -l --time-style=+T ctl version');
     assert.equal(stdout, [
@@ -69,7 +69,7 @@ describe('sysfs tree mounted with FUSE', () => {
       '',
       'version:',
       'total 0',
-      '-r--r--r-- 1 root root 4096 T api',
+      '-r--r--r-- 1 root root 2 T api',
       '',
     ].join('\n'));
   });
@@ -77,7 +77,7 @@ describe('sysfs tree mounted with FUSE', () => {
   test('stat reports 444 read-only, 644 read-write, 200 write-only and 555 directories', async (t) => {
     if (!mounted(t)) return;
     const { stdout } = await run(t, 'stat -c "%a %U:%G %s %n" type ctl/level ctl/kick ctl vms/3');
-    assert.equal(stdout, '444 root:root 4096 type\n644 root:root 4096 ctl/level\n200 root:root 4096 ctl/kick\n'
+    assert.equal(stdout, '444 root:root 7 type\n644 root:root 4096 ctl/level\n200 root:root 4096 ctl/kick\n'
       + '555 root:root 0 ctl\n555 root:root 0 vms/3\n');
   });
 

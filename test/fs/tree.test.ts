@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
-  dir, dynamicDir, file, invalid, readPath, resolve, rwFile, value, woFile, writePath, type DirNode, type Node,
+  constant, dir, dynamicDir, file, invalid, readPath, resolve, rwFile, value, woFile, writePath, type DirNode, type Node,
 } from '../../fs/tree.js';
 
 function sampleTree(): { root: DirNode; vms: Map<string, string>; state: { level: number } } {
@@ -30,8 +30,9 @@ function sampleTree(): { root: DirNode; vms: Map<string, string>; state: { level
   return { root, vms, state };
 }
 
-test('builders give sysfs modes: file 0444, rwFile 0644, woFile 0200', () => {
+test('builders give sysfs modes: file and constant 0444, rwFile 0644, woFile 0200', () => {
   assert.equal(file(() => '').mode, 0o444);
+  assert.equal(constant('').mode, 0o444);
   assert.equal(value(() => 1).mode, 0o444);
   assert.equal(rwFile(() => '', () => {}).mode, 0o644);
   assert.equal(woFile(() => {}).mode, 0o200);
@@ -41,6 +42,13 @@ test('value() prints one decimal value and a newline', () => {
   const { root } = sampleTree();
   assert.deepEqual(readPath(root, '/version/api'), { kind: 'file', bytes: Buffer.from('1\n') });
   assert.deepEqual(readPath(root, '/version/variant'), { kind: 'file', bytes: Buffer.from('72\n') });
+});
+
+test('a constant reads as its text, the same bytes every time', () => {
+  const root = dir({ type: constant('gunyah\n') });
+  const first = readPath(root, 'type');
+  assert.deepEqual(first, { kind: 'file', bytes: Buffer.from('gunyah\n') });
+  assert.deepEqual(readPath(root, 'type'), first);
 });
 
 test('resolve finds static and dynamic nodes, with or without a leading slash', () => {
