@@ -77,7 +77,9 @@ export class RmClient {
    */
   private txWaiter: Pending | null = null;
   private txWaitAbort: AbortController | null = null;
-  // One timer for the earliest deadline, so a call costs no timer of its own (the hot path is microseconds).
+  // One timer for the earliest deadline, so a call costs no timer of its own (the hot path is microseconds). It
+  // stays armed when the last call ends, unreferenced (it holds no process open), and finds nothing due when it
+  // fires; so back-to-back calls re-arm nothing, and a timer is made once per deadline period, not per call.
   private timer: ReturnType<typeof setTimeout> | null = null;
   private timerDeadline = Infinity;
 
@@ -178,6 +180,7 @@ export class RmClient {
     for (const entry of [...this.pending.values()]) {
       this.finish(entry.seq, this.fail(entry.msgId, 'closed', 'the RM client was closed'));
     }
+    this.disarmTimer();
     this.subscribers.clear();
   }
 
@@ -260,13 +263,17 @@ export class RmClient {
       this.txWaitAbort = null;
     }
     if (entry.signal) entry.signal.removeEventListener('abort', entry.onAbort!);
-    if (this.pending.size === 0) this.disarmTimer();
+    if (this.pending.size === 0) this.timer?.unref();
     endRmRpcSpan(entry.span, result instanceof RmFailure ? (result.rmError ?? result.reason) : RM_ERROR.OK);
     entry.settle(result);
   }
 
+  /** Make sure the timer fires by `deadline`: the armed one if it is due no later (it re-arms itself), else a new one. */
   private armTimer(deadline: number): void {
-    if (deadline >= this.timerDeadline) return;
+    if (this.timer !== null && deadline >= this.timerDeadline) {
+      this.timer.ref();
+      return;
+    }
     if (this.timer !== null) clearTimeout(this.timer);
     this.timerDeadline = deadline;
     this.timer = setTimeout(() => this.expire(), Math.max(0, deadline - performance.now()));

@@ -1,13 +1,18 @@
 // Every error becomes an RFC 9457 problem (problem.ts): schema violations, unparsable or oversized bodies, wrong
 // content types, unknown routes and methods, rate limiting, and the ApiErrors routes throw. Only a fault of the
 // server itself is a 500.
-import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, preValidationHookHandler } from 'fastify';
 import fp from 'fastify-plugin';
 import { ApiError, PROBLEM_CONTENT_TYPE } from '../problem.js';
 import { fieldErrors } from '../validation.js';
 
 /** The methods a 405 answer can list in its Allow header. */
 const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'] as const;
+
+const emptyBodyIsObject: preValidationHookHandler = (request, _reply, done) => {
+  if (request.body === undefined) request.body = {};
+  done();
+};
 
 function toApiError(err: FastifyError, request: FastifyRequest): ApiError {
   if (err instanceof ApiError) return err;
@@ -66,9 +71,11 @@ export default fp(async function problems(app: FastifyInstance) {
   app.removeContentTypeParser('text/plain');
 
   // A POST without a body is an empty JSON object: the schema then names each required member that is missing.
-  app.addHook('preValidation', (request, _reply, done) => {
-    const body = request.routeOptions.schema?.body as { type?: string } | undefined;
-    if (request.body === undefined && body?.type === 'object') request.body = {};
-    done();
+  // Only routes whose body is an object get the hook, so no other request pays for it.
+  app.addHook('onRoute', (route) => {
+    const body = route.schema?.body as { type?: string } | undefined;
+    if (body?.type !== 'object') return;
+    const existing = route.preValidation === undefined ? [] : Array.isArray(route.preValidation) ? route.preValidation : [route.preValidation];
+    route.preValidation = [emptyBodyIsObject, ...existing];
   });
 }, { name: 'problems' });

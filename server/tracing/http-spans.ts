@@ -3,7 +3,9 @@
 // that RM RPCs made on its behalf become its children (core/trace.ts), and closed with the status code. A stream
 // (Readable reply) closes its span when it opens. One Fastify plugin for the whole app; it costs a few hundred
 // nanoseconds per request when no SDK is registered.
-import { context, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Context, type Span } from '@opentelemetry/api';
+import {
+  context, isSpanContextValid, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Context, type Span,
+} from '@opentelemetry/api';
 import type { FastifyPluginCallback, FastifyReply, FastifyRequest } from 'fastify';
 import { tracer } from '../../core/trace.js';
 
@@ -44,6 +46,9 @@ const httpSpans: FastifyPluginCallback = (app, _opts, done) => {
     const parent = propagation.extract(ROOT_CONTEXT, request.headers);
     const route = request.routeOptions.url ?? UNMATCHED_ROUTE;
     const span = tracer().startSpan(`${request.method} ${route}`, { kind: SpanKind.SERVER }, parent);
+    // Without an SDK the span records nothing and carries no trace context for children to inherit: the request
+    // skips the context and the later hooks find nothing to do.
+    if (!span.isRecording() && !isSpanContextValid(span.spanContext())) return next();
     if (span.isRecording()) {
       span.setAttribute(HTTP_SPAN_ATTR.METHOD, request.method);
       span.setAttribute(HTTP_SPAN_ATTR.ROUTE, route);
