@@ -12,35 +12,36 @@ export interface MetricsPluginOptions {
   metrics: MetricsRegistry;
 }
 
-/** Requests not yet counted, with the statistics that will count them. */
-const uncounted = new WeakMap<FastifyRequest, HttpStats>();
+/** The statistics of each app the plugin is registered on. */
+const statsOf = new WeakMap<object, HttpStats>();
+/** Requests counted as streams when they opened: their end is not counted again. */
+const streams = new WeakSet<FastifyRequest>();
 
 /** Count a streaming response as opened now (SSE and WebSocket routes that hijack the reply call this). */
 export function streamOpened(request: FastifyRequest, reply: FastifyReply): void {
-  const http = uncounted.get(request);
-  if (http === undefined) return;
-  uncounted.delete(request);
-  http.answered(request.method, request.routeOptions.url, reply.statusCode, null);
+  if (streams.has(request)) return;
+  // A plugin's Fastify instance inherits from its parent's (encapsulation is prototypal): the app is up the chain.
+  for (let s: object | null = request.server; s !== null; s = Object.getPrototypeOf(s) as object | null) {
+    const http = statsOf.get(s);
+    if (http === undefined) continue;
+    streams.add(request);
+    http.answered(request.method, request.routeOptions.url, reply.statusCode, null);
+    return;
+  }
 }
 
 const isStream = (payload: unknown): boolean =>
   typeof payload === 'object' && payload !== null && typeof (payload as { pipe?: unknown }).pipe === 'function';
 
 const metricsRoute: FastifyPluginCallback<MetricsPluginOptions> = (app, { metrics }, done) => {
-  app.addHook('onRequest', (request, _reply, next) => {
-    uncounted.set(request, metrics.http);
-    next();
-  });
+  statsOf.set(app, metrics.http);
   app.addHook('onSend', (request, reply, payload, next) => {
     if (isStream(payload)) streamOpened(request, reply);
     next();
   });
+  // Every request not counted as a stream is counted here, with no per-request state until then.
   app.addHook('onResponse', (request, reply, next) => {
-    const http = uncounted.get(request);
-    if (http !== undefined) {
-      uncounted.delete(request);
-      http.answered(request.method, request.routeOptions.url, reply.statusCode, reply.elapsedTime / 1000);
-    }
+    if (!streams.delete(request)) metrics.http.answered(request.method, request.routeOptions.url, reply.statusCode, reply.elapsedTime / 1000);
     next();
   });
 
