@@ -8,7 +8,7 @@ import type { Handler } from './handler.js';
 import type { Hypervisor } from './hypervisor.js';
 import type { RegisterFile } from './regs.js';
 import { HANDLERS } from './handlers.js';
-import { CALL_INDEX } from './stats.js';
+import { CALL_INDEX, okCounter } from './stats.js';
 import { smcccService } from './smccc-services.js';
 
 interface Entry {
@@ -16,25 +16,27 @@ interface Entry {
   readonly hasError: boolean;
   /** Results reach past X3 (vcpu_run): only these calls pay for copying X4-X7 back. */
   readonly wide: boolean;
-  /** Bit k set: argument k is reserved and must be 0 (R0), or -1 (R-1). */
-  readonly mustBeZero: number;
-  readonly mustBeMinusOne: number;
+  /** Low word index of the call's reserved argument (R0 or R-1; no call has two), or -1. */
+  readonly reservedWord: number;
+  /** The reserved argument must be -1 (R-1) rather than 0 (R0). */
+  readonly reservedMinusOne: boolean;
+  /** Index of the (call, OK) statistics counter: the common case is one increment. */
+  readonly okCounter: number;
 }
-
-const argMask = (inputs: readonly string[], reserved: string): number =>
-  inputs.reduce((mask, name, k) => (name === reserved ? mask | (1 << k) : mask), 0);
 
 const TABLE: (Entry | undefined)[] = new Array(HYPERCALL_TABLE_SIZE);
 for (const spec of HYPERCALLS) {
   const handler = HANDLERS[spec.name];
   if (handler === undefined) continue; // not implemented: answers as an unknown call
-  const inputs = spec.inputs as readonly string[];
+  const reserved = (spec.inputs as readonly string[]).flatMap((name, k) => (name === 'R0' || name === 'R-1' ? [k] : []));
+  if (reserved.length > 1) throw new Error(`${spec.name}: the entry point checks one reserved argument per call`);
   TABLE[spec.n] = {
     handler,
     hasError: spec.outputs[0] === 'err',
     wide: spec.outputs.length > 4,
-    mustBeZero: argMask(inputs, 'R0'),
-    mustBeMinusOne: argMask(inputs, 'R-1'),
+    reservedWord: reserved.length === 0 ? -1 : 2 * reserved[0]!,
+    reservedMinusOne: reserved.length === 1 && spec.inputs[reserved[0]!] === 'R-1',
+    okCounter: okCounter(spec.n),
   };
 }
 
@@ -44,7 +46,7 @@ const HYPERCALL_ID = (((1 << SMCCC.FAST_BIT) | (1 << SMCCC.SMC64_BIT) | (SMCCC.O
 
 const out = new Uint32Array(16);
 
-// Everything from here on is the hot path, kept small enough for V8 to inline into the caller: rare cases live
+// The hot path: every guest call comes through here, so rare cases (SMCCC services, unknown calls, errors) live
 // in the functions below it.
 export function dispatch(hyp: Hypervisor, vcpu: Vcpu, regs: RegisterFile, imm: number): void {
   let n: number;
@@ -69,14 +71,10 @@ export function dispatch(hyp: Hypervisor, vcpu: Vcpu, regs: RegisterFile, imm: n
   out[0] = 0; out[1] = 0; out[2] = 0; out[3] = 0; out[4] = 0; out[5] = 0; out[6] = 0; out[7] = 0;
   if (wide) { out[8] = 0; out[9] = 0; out[10] = 0; out[11] = 0; out[12] = 0; out[13] = 0; out[14] = 0; out[15] = 0; }
   let err: number = GH_ERROR.OK;
-  // Reserved arguments holding anything else: ARGUMENT_INVALID, as the hypervisor checks them.
-  for (let m = entry.mustBeZero; m !== 0; m &= m - 1) {
-    const k = 31 - Math.clz32(m & -m);
-    if ((args[2 * k]! | args[2 * k + 1]!) !== 0) err = GH_ERROR.ARGUMENT_INVALID;
-  }
-  for (let m = entry.mustBeMinusOne; m !== 0; m &= m - 1) {
-    const k = 31 - Math.clz32(m & -m);
-    if ((args[2 * k]! & args[2 * k + 1]!) !== -1) err = GH_ERROR.ARGUMENT_INVALID;
+  // A reserved argument holding anything else is ARGUMENT_INVALID, as the hypervisor checks it.
+  const w = entry.reservedWord;
+  if (w >= 0 && (entry.reservedMinusOne ? (args[w]! & args[w + 1]!) !== -1 : (args[w]! | args[w + 1]!) !== 0)) {
+    err = GH_ERROR.ARGUMENT_INVALID;
   }
   if (err === GH_ERROR.OK) err = entry.handler(vcpu, args, out);
   if (entry.hasError) {
@@ -94,7 +92,11 @@ export function dispatch(hyp: Hypervisor, vcpu: Vcpu, regs: RegisterFile, imm: n
   } else {
     regs[8] = 0; regs[9] = 0; regs[10] = 0; regs[11] = 0; regs[12] = 0; regs[13] = 0; regs[14] = 0; regs[15] = 0;
   }
-  if (hyp.stats.enabled) count(hyp, vcpu, n, err);
+  if (hyp.stats.enabled) {
+    if (err === GH_ERROR.OK) hyp.stats.counts[entry.okCounter]++;
+    else hyp.stats.record(n, err);
+    vcpu.hypercalls++;
+  }
 }
 
 /** On error only X0 is meaningful. */

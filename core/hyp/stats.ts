@@ -29,8 +29,10 @@ const RESULT_INDEX = (() => {
   GH_ERROR_CODES.forEach((code, i) => (idx[code + RESULT_OFFSET] = i));
   return idx;
 })();
-const OK_INDEX = RESULT_INDEX[RESULT_OFFSET]!;
 export const RESULT_COUNT = GH_ERROR_CODES.length + 1; // + "other" (an SMCCC return value that is not an error)
+const OK_INDEX = RESULT_INDEX[RESULT_OFFSET]!;
+/** Index of the (call, OK) counter in HypercallStats.counts. */
+export const okCounter = (call: number): number => call * RESULT_COUNT + OK_INDEX;
 export const RESULT_NAMES: readonly string[] = [...GH_ERROR_CODES.map(ghErrorName), 'other'];
 
 export class HypercallStats {
@@ -42,7 +44,7 @@ export class HypercallStats {
   /** Count one call; the caller checks `enabled` (dispatch does, once per call). */
   record(call: number, result: number): void {
     if (result === 0) {
-      this.counts[call * RESULT_COUNT + OK_INDEX]++; // the common case, without the table look-up
+      this.counts[okCounter(call)]++; // the common case, without the table look-up
       return;
     }
     const r = result >= -RESULT_OFFSET && result < RESULT_SPAN - RESULT_OFFSET ? RESULT_INDEX[result + RESULT_OFFSET]! : -1;
