@@ -22,6 +22,7 @@ import {
   VM_EXIT_CODE,
   type RmError,
 } from '../abi/rm.js';
+import { getU16, getU32, getU64, setU16, setU32, setU64 } from './le.js';
 
 export interface Codec<T> {
   encode(value: T): Uint8Array | RmError;
@@ -60,11 +61,9 @@ interface Struct<T> extends Codec<T> {
   readonly size: number;
   readonly fields: readonly Field[];
   check(value: T): RmError | null;
-  write(view: DataView, at: number, value: T): void;
-  read(view: DataView, at: number): T | RmError;
+  write(bytes: Uint8Array, at: number, value: T): void;
+  read(bytes: Uint8Array, at: number): T | RmError;
 }
-
-const viewOf = (b: Uint8Array) => new DataView(b.buffer, b.byteOffset, b.byteLength);
 
 function fieldFits(kind: Kind, v: unknown): boolean {
   if (kind === 'u64') return typeof v === 'bigint' && v >= 0n && v <= U64_MAX;
@@ -95,29 +94,29 @@ function struct<L extends Layout>(layout: L, opts: { rule?: Rule<Fields<L>>; atL
       for (const f of fields) if (!fieldFits(f.kind, (value as Loose)[f.name])) return ARGUMENT_INVALID;
       return rule ? rule(value) : null;
     },
-    write(view, at, value) {
+    write(bytes, at, value) {
       const v = value as Loose;
       for (const f of fields) {
         const o = at + f.offset;
         switch (f.kind) {
-          case 'u8': view.setUint8(o, v[f.name] as number); break;
-          case 'u16': view.setUint16(o, v[f.name] as number, true); break;
-          case 'u32': view.setUint32(o, v[f.name] as number, true); break;
-          case 'u64': view.setBigUint64(o, v[f.name] as bigint, true); break;
+          case 'u8': bytes[o] = v[f.name] as number; break;
+          case 'u16': setU16(bytes, o, v[f.name] as number); break;
+          case 'u32': setU32(bytes, o, v[f.name] as number); break;
+          case 'u64': setU64(bytes, o, v[f.name] as bigint); break;
           default: break; // hidden fields stay zero; withBytes writes the length
         }
       }
     },
-    read(view, at) {
+    read(bytes, at) {
       const out: Loose = {};
       for (const f of fields) {
         const o = at + f.offset;
         switch (f.kind) {
-          case 'u8': out[f.name] = view.getUint8(o); break;
-          case 'u16': out[f.name] = view.getUint16(o, true); break;
-          case 'u32': out[f.name] = view.getUint32(o, true); break;
-          case 'u64': out[f.name] = view.getBigUint64(o, true); break;
-          case 'zero8': if (view.getUint8(o) !== 0) return MSG_INVALID; break;
+          case 'u8': out[f.name] = bytes[o]!; break;
+          case 'u16': out[f.name] = getU16(bytes, o); break;
+          case 'u32': out[f.name] = getU32(bytes, o); break;
+          case 'u64': out[f.name] = getU64(bytes, o); break;
+          case 'zero8': if (bytes[o] !== 0) return MSG_INVALID; break;
           default: break;
         }
       }
@@ -128,12 +127,12 @@ function struct<L extends Layout>(layout: L, opts: { rule?: Rule<Fields<L>>; atL
       const err = codec.check(value);
       if (err !== null) return err;
       const out = new Uint8Array(size);
-      codec.write(viewOf(out), 0, value);
+      codec.write(out, 0, value);
       return out;
     },
     decode(bytes) {
       if (opts.atLeast ? bytes.length < size : bytes.length !== size) return MSG_INVALID;
-      return codec.read(viewOf(bytes), 0);
+      return codec.read(bytes, 0);
     },
   };
   return codec;
@@ -152,19 +151,17 @@ function withBytes<L extends Layout, B extends string>(layout: L, bytesKey: B): 
       const bytes = (value as Loose)[bytesKey];
       if (!(bytes instanceof Uint8Array) || bytes.length > lenMax) return ARGUMENT_INVALID;
       const out = new Uint8Array(head.size + bytes.length);
-      const view = viewOf(out);
-      head.write(view, 0, value);
-      if (lenField.kind === 'len16') view.setUint16(lenField.offset, bytes.length, true);
-      else view.setUint32(lenField.offset, bytes.length, true);
+      head.write(out, 0, value);
+      if (lenField.kind === 'len16') setU16(out, lenField.offset, bytes.length);
+      else setU32(out, lenField.offset, bytes.length);
       out.set(bytes, head.size);
       return out;
     },
     decode(bytes) {
       if (bytes.length < head.size) return MSG_INVALID;
-      const view = viewOf(bytes);
-      const n = lenField.kind === 'len16' ? view.getUint16(lenField.offset, true) : view.getUint32(lenField.offset, true);
+      const n = lenField.kind === 'len16' ? getU16(bytes, lenField.offset) : getU32(bytes, lenField.offset);
       if (bytes.length !== head.size + n) return MSG_INVALID;
-      const out = head.read(view, 0);
+      const out = head.read(bytes, 0);
       if (isRmError(out)) return out;
       (out as Loose)[bytesKey] = bytes.subarray(head.size);
       return out as T;
@@ -207,18 +204,17 @@ function withLists<T>(head: Struct<any>, lists: readonly ListSpec[]): Codec<T> {
         size = align4(size + 4 + items.length * l.entry.size);
       }
       const out = new Uint8Array(size);
-      const view = viewOf(out);
-      head.write(view, 0, v);
+      head.write(out, 0, v);
       let at = head.size;
       for (const l of lists) {
         const items = v[l.key] as unknown[];
-        if (l.count === 'u32') view.setUint32(at, items.length, true);
-        else view.setUint16(at, items.length, true);
-        if (l.tag?.kind === 'u8') view.setUint8(at + 2, v[l.tag.key] as number);
-        else if (l.tag) view.setUint16(at + 2, v[l.tag.key] as number, true);
+        if (l.count === 'u32') setU32(out, at, items.length);
+        else setU16(out, at, items.length);
+        if (l.tag?.kind === 'u8') out[at + 2] = v[l.tag.key] as number;
+        else if (l.tag) setU16(out, at + 2, v[l.tag.key] as number);
         at += 4;
         for (const item of items) {
-          l.entry.write(view, at, item);
+          l.entry.write(out, at, item);
           at += l.entry.size;
         }
         at = align4(at);
@@ -227,8 +223,7 @@ function withLists<T>(head: Struct<any>, lists: readonly ListSpec[]): Codec<T> {
     },
     decode(bytes) {
       if (bytes.length < head.size) return MSG_INVALID;
-      const view = viewOf(bytes);
-      const out = head.read(view, 0) as Loose | RmError;
+      const out = head.read(bytes, 0) as Loose | RmError;
       if (isRmError(out)) return out;
       let at = head.size;
       for (const l of lists) {
@@ -237,14 +232,14 @@ function withLists<T>(head: Struct<any>, lists: readonly ListSpec[]): Codec<T> {
           continue;
         }
         if (bytes.length - at < 4) return MSG_INVALID;
-        const n = l.count === 'u32' ? view.getUint32(at, true) : view.getUint16(at, true);
+        const n = l.count === 'u32' ? getU32(bytes, at) : getU16(bytes, at);
         if (n > l.max) return MSG_INVALID;
-        if (l.tag) out[l.tag.key] = l.tag.kind === 'u8' ? view.getUint8(at + 2) : view.getUint16(at + 2, true);
+        if (l.tag) out[l.tag.key] = l.tag.kind === 'u8' ? bytes[at + 2]! : getU16(bytes, at + 2);
         at += 4;
         if (at + n * l.entry.size > bytes.length) return MSG_INVALID;
         const items = new Array(n);
         for (let i = 0; i < n; i++, at += l.entry.size) {
-          const item = l.entry.read(view, at);
+          const item = l.entry.read(bytes, at);
           if (isRmError(item)) return item;
           items[i] = item;
         }

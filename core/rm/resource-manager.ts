@@ -16,6 +16,7 @@ import type { Vcpu } from '../vm/vcpu.js';
 import type { Vm } from '../vm/vm.js';
 import { RmGuestInterface, RmHypercallError } from './guest-interface.js';
 import { asImageLoader, NO_IMAGE_LOADER, type ImageLoader, type ImageLoadFunction } from './image-loader.js';
+import { setU32 } from './le.js';
 import { createLink, destroyLink, type RmCaps } from './link.js';
 import { VmExitedNotification, VmStatusNotification } from './messages.js';
 import { MsgqPort, type RmLinkInfo } from './port.js';
@@ -244,7 +245,7 @@ export class ResourceManager {
   /** VM_EXITED to the VM's owner: exit_reason = exit_flags | exit_code << 16 (spec §9.5, R-MGNT). */
   exited(rvm: RmVm, exitType: number, exitFlags: number, exitCode: number): void {
     const reason = new Uint8Array(4);
-    new DataView(reason.buffer).setUint32(0, (exitFlags | (exitCode << 16)) >>> 0, true);
+    setU32(reason, 0, (exitFlags | (exitCode << 16)) >>> 0);
     const payload = VmExitedNotification.encode({ vmid: rvm.vmid, exitType, reason }) as Uint8Array;
     this.notify(rvm.owner, RM_NOTIF.VM_EXITED, payload);
     this.events.emit('vm-exited', { vmid: rvm.vmid, exitType, reason });
