@@ -57,7 +57,7 @@ describe('sysfs tree mounted with FUSE', () => {
     assert.equal(stdout, `${'0123456789abcdef'.repeat(640)}\n`);
   });
 
-  test('ls -l shows sysfs modes, root ownership, a page size for live files and the length of a constant', async (t) => {
+  test('ls -l shows sysfs modes, root ownership, a page for live files and a constant\'s length', async (t) => {
     if (!mounted(t)) return;
     const { stdout } = await run(t, 'ls -l --time-style=+T ctl version');
     assert.equal(stdout, [

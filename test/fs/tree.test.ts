@@ -2,7 +2,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
-  constant, dir, dynamicDir, file, invalid, readPath, resolve, rwFile, value, woFile, writePath, type DirNode, type Node,
+  constant, dir, dynamicDir, file, invalid, readPath, resolve, rwFile, value, woFile, writePath,
+  type DirNode, type Node,
 } from '../../fs/tree.js';
 
 function sampleTree(): { root: DirNode; vms: Map<string, string>; state: { level: number } } {
