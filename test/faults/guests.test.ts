@@ -14,9 +14,8 @@ import { readParams, type ImageDefinition, type NoParams } from '../../core/gues
 import { BUILT_IN_IMAGES } from '../../core/guests/loader.js';
 import { isRmFailure } from '../../core/hlos/rm-failure.js';
 import { VmError } from '../../core/hlos/vm-manager.js';
-import { buildApp } from '../../server/app.js';
-import { deviceServices, type DeviceServices } from '../../server/device-services.js';
 import { eventually, testDevice, type TestDevice } from '../hlos/device-fixture.js';
+import { restApp, type RestApp } from '../helpers/rest-app.js';
 
 /** Boots, says its last words on its console, then throws: a guest bug. */
 const crasher: ImageDefinition<NoParams> = {
@@ -46,17 +45,15 @@ const spinner: ImageDefinition<NoParams> = {
 };
 
 let dev: TestDevice;
-let services: DeviceServices;
+let rest: RestApp;
 let app: FastifyInstance;
 before(async () => {
   dev = testDevice({ images: new Map([...BUILT_IN_IMAGES, [crasher.name, crasher], [spinner.name, spinner]]) });
-  services = deviceServices(dev, { processMetrics: false });
-  app = await buildApp(services, { rateLimit: false });
-  await app.ready();
+  rest = await restApp(dev);
+  app = rest.app;
 });
 after(async () => {
-  await app.close();
-  services.close();
+  await rest.close();
   dev.close();
 });
 

@@ -8,16 +8,15 @@ import { after, before, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { VMID } from '../../core/abi/vmid.js';
 import { VmError } from '../../core/hlos/vm-manager.js';
-import { buildApp } from '../../server/app.js';
-import { deviceServices, type DeviceServices } from '../../server/device-services.js';
 import { eventually, testDevice, type TestDevice } from '../hlos/device-fixture.js';
+import { restApp, type RestApp } from '../helpers/rest-app.js';
 
 /** The HLOS driver's deadline here, and how late the slowed RM answers. */
 const DEADLINE_MS = 150;
 const RM_DELAY_MS = 400;
 
 let dev: TestDevice;
-let services: DeviceServices;
+let rest: RestApp;
 let app: FastifyInstance;
 let vmid: number;
 before(async () => {
@@ -25,13 +24,11 @@ before(async () => {
   const vm = await dev.hlos.createVm({ name: 'svm', image: 'console-echo' }, { start: true });
   assert.ok(!(vm instanceof VmError));
   vmid = vm.vmid;
-  services = deviceServices(dev, { processMetrics: false });
-  app = await buildApp(services, { rateLimit: false });
-  await app.ready();
+  rest = await restApp(dev);
+  app = rest.app;
 });
 after(async () => {
-  await app.close();
-  services.close();
+  await rest.close();
   dev.close();
 });
 

@@ -12,25 +12,23 @@ import fc from 'fast-check';
 import type { FastifyInstance } from 'fastify';
 import type { InjectOptions } from 'light-my-request';
 import { VMID } from '../../core/abi/vmid.js';
-import { buildApp, JSON_BODY_LIMIT } from '../../server/app.js';
-import { deviceServices, type DeviceServices } from '../../server/device-services.js';
+import { JSON_BODY_LIMIT } from '../../server/app.js';
 import { hex64 } from '../../server/hex.js';
+import { restApp, type RestApp } from '../helpers/rest-app.js';
 import { fuzzParams, FUZZ_SEED } from './fuzz-config.js';
 import { fuzzDevice, type FuzzDevice } from './fuzz-device.js';
 import { invalid, resolverFor, valid, type Schema } from './schema-arbitrary.js';
 
 let dev: FuzzDevice;
-let services: DeviceServices;
+let rest: RestApp;
 let app: FastifyInstance;
 before(async () => {
   dev = await fuzzDevice(FUZZ_SEED);
-  services = deviceServices(dev.device, { processMetrics: false });
-  app = await buildApp(services, { rateLimit: false });
-  await app.ready();
+  rest = await restApp(dev.device);
+  app = rest.app;
 });
 after(async () => {
-  await app.close();
-  services.close();
+  await rest.close();
   dev.close();
 });
 
