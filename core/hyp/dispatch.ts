@@ -4,7 +4,7 @@ import { GH_ERROR } from '../abi/errors.js';
 import { HYPERCALLS, HYPERCALL_TABLE_SIZE } from '../abi/hypercalls.js';
 import { NATIVE_HVC, SMCCC, VENDOR_HYP_CLASS } from '../abi/smccc.js';
 import type { Vcpu } from '../vm/vcpu.js';
-import type { Handler } from './handler.js';
+import { writesResultsInPlace, type Handler } from './handler.js';
 import type { Hypervisor } from './hypervisor.js';
 import type { RegisterFile } from './regs.js';
 import { HANDLERS } from './handlers.js';
@@ -22,6 +22,9 @@ interface Entry {
   readonly reservedMinusOne: boolean;
   /** Index of the (call, OK) statistics counter: the common case is one increment. */
   readonly okCounter: number;
+  /** The handler writes its results into the caller's registers (resultsInPlace), this many words of them. */
+  readonly inPlace: boolean;
+  readonly resultWords: number;
 }
 
 const TABLE: (Entry | undefined)[] = new Array(HYPERCALL_TABLE_SIZE);
@@ -37,6 +40,8 @@ for (const spec of HYPERCALLS) {
     reservedWord: reserved.length === 0 ? -1 : 2 * reserved[0]!,
     reservedMinusOne: reserved.length === 1 && spec.inputs[reserved[0]!] === 'R-1',
     okCounter: okCounter(spec.n),
+    inPlace: writesResultsInPlace(handler),
+    resultWords: 2 * spec.outputs.length,
   };
 }
 
@@ -65,17 +70,30 @@ export function dispatch(hyp: Hypervisor, vcpu: Vcpu, regs: RegisterFile, imm: n
   }
   const entry = n < HYPERCALL_TABLE_SIZE ? TABLE[n] : undefined;
   if (entry === undefined) return unknownCall(hyp, vcpu, regs);
-  // Handlers read the inputs in place and write results to a zeroed scratch file that is copied back at the
-  // end. Straight-line stores: a loop here costs more than the whole handler of a simple call.
+  // A reserved argument holding anything else is ARGUMENT_INVALID, as the hypervisor checks it.
+  const w = entry.reservedWord;
+  let err: number = w >= 0
+    && (entry.reservedMinusOne ? (args[w]! & args[w + 1]!) !== -1 : (args[w]! | args[w + 1]!) !== 0)
+    ? GH_ERROR.ARGUMENT_INVALID : GH_ERROR.OK;
+  if (entry.inPlace) {
+    if (err === GH_ERROR.OK) err = entry.handler(vcpu, args, regs);
+    let from = entry.resultWords;
+    if (entry.hasError) {
+      regs[0] = err >>> 0;
+      regs[1] = err < 0 ? 0xffffffff : 0;
+      if (err !== GH_ERROR.OK) from = 2; // on error only X0 is meaningful
+    } else {
+      err = GH_ERROR.OK;
+    }
+    zeroResults(regs, from);
+    if (hyp.stats.enabled) countCall(hyp, vcpu, entry, n, err);
+    return;
+  }
+  // Other handlers read the inputs in place and write results to a zeroed scratch file that is copied back at
+  // the end. Straight-line stores: a loop here costs more than the whole handler of a simple call.
   const wide = entry.wide;
   out[0] = 0; out[1] = 0; out[2] = 0; out[3] = 0; out[4] = 0; out[5] = 0; out[6] = 0; out[7] = 0;
   if (wide) { out[8] = 0; out[9] = 0; out[10] = 0; out[11] = 0; out[12] = 0; out[13] = 0; out[14] = 0; out[15] = 0; }
-  let err: number = GH_ERROR.OK;
-  // A reserved argument holding anything else is ARGUMENT_INVALID, as the hypervisor checks it.
-  const w = entry.reservedWord;
-  if (w >= 0 && (entry.reservedMinusOne ? (args[w]! & args[w + 1]!) !== -1 : (args[w]! | args[w + 1]!) !== 0)) {
-    err = GH_ERROR.ARGUMENT_INVALID;
-  }
   if (err === GH_ERROR.OK) err = entry.handler(vcpu, args, out);
   if (entry.hasError) {
     out[0] = err >>> 0;
@@ -92,11 +110,24 @@ export function dispatch(hyp: Hypervisor, vcpu: Vcpu, regs: RegisterFile, imm: n
   } else {
     regs[8] = 0; regs[9] = 0; regs[10] = 0; regs[11] = 0; regs[12] = 0; regs[13] = 0; regs[14] = 0; regs[15] = 0;
   }
-  if (hyp.stats.enabled) {
-    if (err === GH_ERROR.OK) hyp.stats.counts[entry.okCounter]++;
-    else hyp.stats.record(n, err);
-    vcpu.hypercalls++;
-  }
+  if (hyp.stats.enabled) countCall(hyp, vcpu, entry, n, err);
+}
+
+function countCall(hyp: Hypervisor, vcpu: Vcpu, entry: Entry, n: number, err: number): void {
+  if (err === GH_ERROR.OK) hyp.stats.counts[entry.okCounter]++;
+  else hyp.stats.record(n, err);
+  vcpu.hypercalls++;
+}
+
+/** Zero the result registers from word `from` (even, >= 2) to X7: straight-line stores, cheaper than a loop. */
+function zeroResults(regs: RegisterFile, from: number): void {
+  if (from <= 2) { regs[2] = 0; regs[3] = 0; }
+  if (from <= 4) { regs[4] = 0; regs[5] = 0; }
+  if (from <= 6) { regs[6] = 0; regs[7] = 0; }
+  if (from <= 8) { regs[8] = 0; regs[9] = 0; }
+  if (from <= 10) { regs[10] = 0; regs[11] = 0; }
+  if (from <= 12) { regs[12] = 0; regs[13] = 0; }
+  if (from <= 14) { regs[14] = 0; regs[15] = 0; }
 }
 
 /** On error only X0 is meaningful. */

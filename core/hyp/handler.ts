@@ -6,12 +6,29 @@ import type { Vcpu } from '../vm/vcpu.js';
 
 /**
  * @param a   the inputs after the function ID: argument k in a[2k] (low word) and a[2k+1] (high word)
- * @param out the results: result k (k >= 1; X0 holds the error) in out[2k], out[2k+1]; zeroed before the call
+ * @param out the results: result k (k >= 1; X0 holds the error) in out[2k], out[2k+1]; a zeroed scratch file, or
+ *            the caller's registers for a handler marked resultsInPlace
  * @returns the GH error code for X0 (for calls without an error word, see HypercallSpec.outputs, the value is ignored)
  */
 export type Handler = (vcpu: Vcpu, a: RegisterFile, out: RegisterFile) => number;
 
 export type HandlerTable = Partial<Record<HypercallName, Handler>>;
+
+const inPlace = new WeakSet<Handler>();
+
+/**
+ * Mark a hot call's handler as writing its results straight into the caller's registers (`out` is then the
+ * register file itself, not a zeroed scratch file), which saves the entry point a zeroing and a copy per call.
+ * Inputs and results share registers, so such a handler reads every input before it writes any result, and it
+ * writes every word of each result it returns (X1 up; X0 too for a call without an error word). The entry point
+ * writes the error word and zeroes the registers past the results, or past X0 on an error.
+ */
+export function resultsInPlace(handler: Handler): Handler {
+  inPlace.add(handler);
+  return handler;
+}
+
+export const writesResultsInPlace = (handler: Handler): boolean => inPlace.has(handler);
 
 /** Write a 64-bit bigint result. */
 export function setResult(out: RegisterFile, k: number, value: bigint): void {

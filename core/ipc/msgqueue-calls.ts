@@ -2,7 +2,7 @@
 import { GH_ERROR } from '../abi/errors.js';
 import { MSGQ_CREATE_INFO } from '../abi/ipc.js';
 import { right, RIGHT_ACTIVATE } from '../abi/objects.js';
-import { argNumber, type Handler, type HandlerTable } from '../hyp/handler.js';
+import { argNumber, resultsInPlace, type Handler, type HandlerTable } from '../hyp/handler.js';
 import { argIsMinusOne, argSmallSigned, argU32, type RegisterFile } from '../hyp/regs.js';
 import type { Vic } from '../vm/vic.js';
 import type { Vcpu } from '../vm/vcpu.js';
@@ -39,26 +39,28 @@ export const msgqueueCalls: HandlerTable = {
   msgqueue_unbind_send_virq: unbind('sendVirq', right('msgqueue', 'bind_send')),
   msgqueue_unbind_receive_virq: unbind('receiveVirq', right('msgqueue', 'bind_receive')),
 
-  msgqueue_send(vcpu, a, out) {
+  // The two calls of every message: results in place (every input is read before the results are written).
+  msgqueue_send: resultsInPlace((vcpu, a, out) => {
     const q = lookupMsgq(vcpu, a, SEND);
     if (typeof q === 'number') return q;
     const size = argU32(a, 1);
     if (a[7] !== 0) return GH_ERROR.ARGUMENT_INVALID; // send_flags: only bit 0 (push) may be set
     const err = q.send(vcpu.vm!.memory, argNumber(a, 2), size < 0 ? -1 : size, a[6]!);
-    if (err === GH_ERROR.OK) out[2] = q.notFull ? 1 : 0;
-    return err;
-  },
+    if (err !== GH_ERROR.OK) return err;
+    out[2] = q.notFull ? 1 : 0; out[3] = 0;
+    return GH_ERROR.OK;
+  }),
 
-  msgqueue_receive(vcpu, a, out) {
+  msgqueue_receive: resultsInPlace((vcpu, a, out) => {
     const q = lookupMsgq(vcpu, a, RECEIVE);
     if (typeof q === 'number') return q;
     const bufSize = argNumber(a, 2);
     const err = q.receive(vcpu.vm!.memory, argNumber(a, 1), Number.isNaN(bufSize) ? Number.MAX_SAFE_INTEGER : bufSize);
     if (err !== GH_ERROR.OK) return err;
-    out[2] = q.lastSize;
-    out[4] = q.notEmpty ? 1 : 0;
+    out[2] = q.lastSize; out[3] = 0;
+    out[4] = q.notEmpty ? 1 : 0; out[5] = 0;
     return GH_ERROR.OK;
-  },
+  }),
 
   msgqueue_flush(vcpu, a) {
     const q = lookupMsgq(vcpu, a, RECEIVE);

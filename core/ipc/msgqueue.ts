@@ -4,7 +4,7 @@ import { GH_ERROR, type GhError } from '../abi/errors.js';
 import {
   MSGQ_SEND_FLAG, MSGQ_THRESHOLD, MSGQUEUE_MAX_MAX_MSG_SIZE, MSGQUEUE_MAX_QUEUE_DEPTH,
 } from '../abi/ipc.js';
-import { wordsOf } from '../mem/copy.js';
+import { RangeView } from '../mem/copy.js';
 import type { GuestMemory } from '../mem/guest-memory.js';
 import { HypObject } from '../hyp/object.js';
 import { VirqSource } from '../vm/vic.js';
@@ -21,8 +21,8 @@ export class Msgqueue extends HypObject {
   notfullThd = 0;
   notemptyThd = 0;
   private storage = Buffer.alloc(0);
-  /** `storage` as words: slots of a size that is a multiple of 8 copy allocation-free (core/mem/copy.ts). */
-  private storageWords: BigInt64Array | null = null;
+  /** Each slot's view of its message, kept for the next message of the same size (core/mem/copy.ts). */
+  private slotViews: RangeView[] = [];
   private sizes = new Uint16Array(0);
 
   /** TX ("not full", send end): pending while count <= notfull_thd (spec §4.3). */
@@ -58,7 +58,7 @@ export class Msgqueue extends HypObject {
   protected override onActivate(): GhError {
     if (this.depth === 0) return GH_ERROR.OBJECT_CONFIG;
     this.storage = Buffer.alloc(this.depth * this.maxMsgSize);
-    this.storageWords = wordsOf(this.storage);
+    this.slotViews = Array.from({ length: this.depth }, () => new RangeView(this.storage));
     this.sizes = new Uint16Array(this.depth);
     this.count = this.head = this.tail = 0;
     this.notfullThd = this.depth - 1;
@@ -71,7 +71,7 @@ export class Msgqueue extends HypObject {
     this.receiveVirq.unbind();
     this.depth = this.maxMsgSize = this.count = this.head = this.tail = 0;
     this.storage = Buffer.alloc(0);
-    this.storageWords = null;
+    this.slotViews = [];
   }
 
   protected override onDestroy(): void {
@@ -95,7 +95,7 @@ export class Msgqueue extends HypObject {
     }
     // spec §4.4: the documented errors, not the public source's silent OK.
     if (!(size > 0 && size <= this.maxMsgSize)) return GH_ERROR.ARGUMENT_SIZE;
-    const err = src.read(ipa, this.storage, this.tail * this.maxMsgSize, size, this.storageWords);
+    const err = src.read(ipa, this.storage, this.tail * this.maxMsgSize, size);
     if (err !== GH_ERROR.OK) return err;
     this.enqueued(size);
     if ((flags & MSGQ_SEND_FLAG.PUSH) !== 0 || this.count === this.notemptyThd) this.receiveVirq.assert();
@@ -120,7 +120,7 @@ export class Msgqueue extends HypObject {
     if (this.count === 0) return GH_ERROR.MSGQUEUE_EMPTY;
     const size = this.sizes[this.head]!;
     if (size > bufSize) return GH_ERROR.ADDR_OVERFLOW;
-    const err = dst.write(ipa, this.storage, this.head * this.maxMsgSize, size, this.storageWords);
+    const err = dst.write(ipa, this.slotViews[this.head]!.of(this.head * this.maxMsgSize, size), 0, size);
     if (err !== GH_ERROR.OK) return err;
     this.lastSize = size;
     this.head = this.head + 1 === this.depth ? 0 : this.head + 1;

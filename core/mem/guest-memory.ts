@@ -6,13 +6,13 @@
 // a removal only takes away what that source put there.
 import { GH_ERROR, type GhError } from '../abi/errors.js';
 import { PAGE_SHIFT, PAGE_SIZE, PGTABLE_ACCESS } from '../abi/memory.js';
-import { copyBytes, wordsOf } from './copy.js';
+import { RangeView } from './copy.js';
 import type { PhysMemory } from './phys.js';
 
 /** One mapped page: its contents, the access the VM has, and where it came from. */
 export class Mapping {
   private buf: Buffer | null;
-  private wordView: BigInt64Array | null | undefined;
+  private views: RangeView | null = null;
 
   /**
    * @param access   PGTABLE_ACCESS bits (R 4, W 2, X 1); NONE keeps the page reserved, e.g. while lent away
@@ -34,9 +34,9 @@ export class Mapping {
     return this.buf ?? (this.buf = this.phys!.page(this.physPage));
   }
 
-  /** The page as 64-bit words for aligned copies (null when its Buffer is not 8-byte aligned). */
-  get words(): BigInt64Array | null {
-    return this.wordView !== undefined ? this.wordView : (this.wordView = wordsOf(this.page));
+  /** Bytes [off, off + len) of the page as a view, the last one reused (core/mem/copy.ts). */
+  range(off: number, len: number): Uint8Array {
+    return (this.views ??= new RangeView(this.page)).of(off, len);
   }
 }
 
@@ -150,17 +150,17 @@ export class GuestMemory {
     this.remove(pageOf(ipa));
   }
 
-  /**
-   * Copy guest bytes at `ipa` into `dst` (R access needed). `dstWords`, a word view of `dst` (core/mem/copy.ts),
-   * makes aligned copies allocation-free.
-   */
-  read(ipa: number, dst: Uint8Array, dstOff: number, len: number, dstWords: BigInt64Array | null = null): GhError {
-    return this.copy(ipa, dst, dstWords, dstOff, len, PGTABLE_ACCESS.R, false);
+  /** Copy `len` guest bytes at `ipa` into `dst` at `dstOff` (R access needed). */
+  read(ipa: number, dst: Uint8Array, dstOff: number, len: number): GhError {
+    return this.copy(ipa, dst, dstOff, len, PGTABLE_ACCESS.R, false);
   }
 
-  /** Copy `len` bytes of `src` to guest memory at `ipa` (W access needed); `srcWords` as for read. */
-  write(ipa: number, src: Uint8Array, srcOff: number, len: number, srcWords: BigInt64Array | null = null): GhError {
-    return this.copy(ipa, src, srcWords, srcOff, len, PGTABLE_ACCESS.W, true);
+  /**
+   * Copy `len` bytes of `src` from `srcOff` to guest memory at `ipa` (W access needed). A `src` that is exactly
+   * those bytes (`srcOff` 0, `len` its length) copies with no allocation.
+   */
+  write(ipa: number, src: Uint8Array, srcOff: number, len: number): GhError {
+    return this.copy(ipa, src, srcOff, len, PGTABLE_ACCESS.W, true);
   }
 
   readBytes(ipa: number, len: number): Uint8Array | GhError {
@@ -189,17 +189,15 @@ export class GuestMemory {
   }
 
   /** The common case inline (a 32-bit IPA, one page: every aligned message-queue buffer), the rest in copyRange. */
-  private copy(
-    ipa: number, buf: Uint8Array, words: BigInt64Array | null, off: number, len: number, access: number, toGuest: boolean,
-  ): GhError {
+  private copy(ipa: number, buf: Uint8Array, off: number, len: number, access: number, toGuest: boolean): GhError {
     const inPage = ipa & (PAGE_SIZE - 1);
     if (!(ipa >= 0 && ipa < 0x1_0000_0000 && len >= 0 && inPage + len <= PAGE_SIZE)) {
       return this.copyRange(ipa, buf, off, len, access, toGuest);
     }
     const m = this.mapping(ipa >>> PAGE_SHIFT);
     if (m === undefined || (m.access & access) !== access) return GH_ERROR.ADDR_INVALID;
-    if (toGuest) copyBytes(m.page, words === null ? null : m.words, inPage, buf, words, off, len);
-    else copyBytes(buf, words, off, m.page, words === null ? null : m.words, inPage, len);
+    if (!toGuest) buf.set(m.range(inPage, len), off);
+    else m.page.set(off === 0 && len === buf.length ? buf : buf.subarray(off, off + len), inPage);
     return GH_ERROR.OK;
   }
 
@@ -213,8 +211,8 @@ export class GuestMemory {
       const pageOff = at % PAGE_SIZE;
       const n = Math.min(len - done, PAGE_SIZE - pageOff);
       const page = this.pages.get((at - pageOff) / PAGE_SIZE)!.page;
-      if (toGuest) copyBytes(page, null, pageOff, buf, null, off + done, n);
-      else copyBytes(buf, null, off + done, page, null, pageOff, n);
+      if (toGuest) page.set(buf.subarray(off + done, off + done + n), pageOff);
+      else buf.set(page.subarray(pageOff, pageOff + n), off + done);
       done += n;
     }
     return GH_ERROR.OK;

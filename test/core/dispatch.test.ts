@@ -54,6 +54,37 @@ describe('reserved arguments (spec §1.3: R0 must be 0, R-1 must be -1)', () => 
   });
 });
 
+describe('results (spec §1.1: X0..X7 = results in order)', () => {
+  /** Fill X0-X7 with garbage, write the call's inputs in `conv`, run it, and return X0-X7. */
+  const raw = (f: ReturnType<typeof hypFixture>['a'], name: keyof typeof HC, args: bigint[], conv: 'smccc' | 'native') => {
+    const regs = f.vcpu.regs;
+    regs.fill(0x5a5a5a5a);
+    const first = conv === 'smccc' ? 1 : 0;
+    if (conv === 'smccc') setReg(regs, 0, hypercallFunctionId(HC[name]));
+    args.forEach((v, i) => setReg(regs, first + i, v));
+    f.vm.hyp.hypercall(f.vcpu, regs, conv === 'smccc' ? 0 : NATIVE_HVC.BASE + HC[name]);
+    return Array.from({ length: 8 }, (_, i) => getReg(regs, i));
+  };
+
+  for (const conv of ['smccc', 'native'] as const) {
+    test(`a call returns exactly its results and zero in the registers past them, whatever they held (${conv})`, () => {
+      const { a, hyp } = hypFixture();
+      const q = a.msgqueue(4, 64);
+      a.vm.memory.writeBytes(RAM_BASE, new Uint8Array(24).fill(7));
+      // Inputs and results share registers: the capid's high word sits where a result goes.
+      assert.deepEqual(raw(a, 'msgqueue_send', [q, 24n, BigInt(RAM_BASE), 0n, 0n], conv), [0n, 1n, 0n, 0n, 0n, 0n, 0n, 0n]);
+      assert.deepEqual(raw(a, 'msgqueue_receive', [q, BigInt(RAM_BASE + 0x100), 64n, 0n], conv), [0n, 24n, 0n, 0n, 0n, 0n, 0n, 0n]);
+      assert.deepEqual(a.vm.memory.readBytes(RAM_BASE + 0x100, 24), new Uint8Array(24).fill(7));
+      const empty = BigInt.asUintN(64, BigInt(GH_ERROR.MSGQUEUE_EMPTY));
+      assert.deepEqual(raw(a, 'msgqueue_receive', [q, BigInt(RAM_BASE + 0x100), 64n, 0n], conv), [empty, 0n, 0n, 0n, 0n, 0n, 0n, 0n]);
+      const db = a.doorbell();
+      assert.deepEqual(raw(a, 'doorbell_send', [db, 0b101n, 0n], conv), [0n, 0n, 0n, 0n, 0n, 0n, 0n, 0n]);
+      assert.deepEqual(raw(a, 'doorbell_receive', [db, MINUS_ONE, 0n], conv), [0n, 0b101n, 0n, 0n, 0n, 0n, 0n, 0n]);
+      assert.deepEqual(raw(a, 'hypervisor_identify', [], conv), [apiInfo(hyp), BigInt(hyp.identifyWords[2]!), 0n, 0n, 0n, 0n, 0n, 0n]);
+    });
+  }
+});
+
 describe('statistics (spec §1.3 call names, spec §3.1 result names)', () => {
   const counts = (hyp: ReturnType<typeof hypFixture>['hyp']) =>
     Object.fromEntries([...hyp.stats.entries()].map((e) => [`${e.call} ${e.result}`, e.count]));

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { GH_ERROR } from '../../core/abi/errors.js';
 import { PAGE_SIZE, PGTABLE_ACCESS } from '../../core/abi/memory.js';
-import { copyBytes, wordsOf } from '../../core/mem/copy.js';
+import { RangeView } from '../../core/mem/copy.js';
 import { GuestMemory, Mapping } from '../../core/mem/guest-memory.js';
 import { MemDb } from '../../core/mem/memdb.js';
 import { endPage, lastPage, pageAddr, pageArg, U64_PAGES } from '../../core/mem/pages.js';
@@ -121,17 +121,37 @@ test('a page taken out of RAM stays a hole instead of growing back', () => {
   assert.equal(m.isMapped(p), false);
 });
 
-test('copies through word views move every byte exactly, tails and NaN bit patterns included', () => {
-  const src = Buffer.alloc(64), dst = Buffer.alloc(64);
-  for (let i = 0; i < 64; i++) src[i] = 0xf0 | (i & 0xf); // 0xfff... words: signalling-NaN patterns as float64
-  for (const [srcOff, dstOff, len] of [[0, 8, 43], [8, 0, 56], [3, 5, 17], [0, 0, 7], [16, 16, 0]] as const) {
-    dst.fill(0xee);
-    copyBytes(dst, wordsOf(dst), dstOff, src, wordsOf(src), srcOff, len);
-    assert.deepEqual(dst.subarray(dstOff, dstOff + len), src.subarray(srcOff, srcOff + len), `${srcOff}->${dstOff} x${len}`);
-    assert.ok(dst.subarray(dstOff + len).every((b) => b === 0xee), 'nothing written past the range');
-    assert.ok(dst.subarray(0, dstOff).every((b) => b === 0xee), 'nothing written before the range');
+test('a range view is reused while the range stays the same and made anew when it changes', () => {
+  const bytes = Uint8Array.from({ length: 64 }, (_, i) => i);
+  const views = new RangeView(bytes);
+  const a = views.of(8, 16);
+  assert.deepEqual([...a], [...bytes.subarray(8, 24)]);
+  assert.equal(views.of(8, 16), a, 'the same range: the same view, no allocation');
+  const b = views.of(8, 17);
+  assert.notEqual(b, a);
+  assert.deepEqual([...b], [...bytes.subarray(8, 25)]);
+  assert.deepEqual([...views.of(0, 0)], []);
+  bytes[10] = 0xee;
+  assert.equal(views.of(8, 17)[2], 0xee, 'a view shows the bytes as they are now, not a copy');
+});
+
+test('guest copies move exactly the bytes asked for, from and to any offset, whatever the view reuse', () => {
+  const m = new GuestMemory();
+  m.addRam(RAM, 2 * PAGE_SIZE);
+  const src = Uint8Array.from({ length: 64 }, (_, i) => 0xf0 | (i & 0xf));
+  for (const [srcOff, ipaOff, len] of [[0, 8, 43], [8, 0, 56], [3, 5, 17], [0, 0, 7], [16, 16, 0], [0, 0, 64]] as const) {
+    m.write(RAM, new Uint8Array(80).fill(0xee), 0, 80);
+    assert.equal(m.write(RAM + ipaOff, src, srcOff, len), GH_ERROR.OK);
+    const back = new Uint8Array(80).fill(0xdd);
+    assert.equal(m.read(RAM, back, 0, 80), GH_ERROR.OK);
+    assert.deepEqual(back.subarray(ipaOff, ipaOff + len), src.subarray(srcOff, srcOff + len), `${srcOff}->${ipaOff} x${len}`);
+    assert.ok(back.subarray(ipaOff + len).every((b) => b === 0xee), 'nothing written past the range');
+    assert.ok(back.subarray(0, ipaOff).every((b) => b === 0xee), 'nothing written before the range');
+    const part = new Uint8Array(len + 4).fill(0xcc);
+    assert.equal(m.read(RAM + ipaOff, part, 2, len), GH_ERROR.OK);
+    assert.deepEqual(part.subarray(2, 2 + len), src.subarray(srcOff, srcOff + len));
+    assert.deepEqual([...part.subarray(0, 2), ...part.subarray(2 + len)], [0xcc, 0xcc, 0xcc, 0xcc]);
   }
-  assert.equal(wordsOf(Buffer.from(new ArrayBuffer(16), 4, 8)), null, 'an unaligned Buffer has no word view');
 });
 
 test('the page look-up cache never outlives a change of mapping', () => {
