@@ -1,8 +1,9 @@
 // GET /metrics and the HTTP request counting hooks, as one Fastify plugin applied to the whole app (it does not
 // encapsulate, so its hooks see every route, whenever registered).
 //
-// Requests are counted when answered, with their duration; streams (a Readable reply, or a hijacked reply whose
-// route calls `streamOpened`) are counted once when they open and their duration is not observed.
+// Requests are counted when answered, with their duration; a streaming route (events, consoles) calls
+// `streamOpened` as it hands its stream over, and the stream is counted then, once, without a duration. One hook
+// per request: an onSend hook spotting streams by their payload cost every request more than the routes' one call.
 import type { FastifyPluginCallback, FastifyReply, FastifyRequest } from 'fastify';
 import { CONTENT_TYPE, negotiateFormat } from './exposition.js';
 import type { HttpStats } from './http-stats.js';
@@ -17,7 +18,7 @@ const statsOf = new WeakMap<object, HttpStats>();
 /** Requests counted as streams when they opened: their end is not counted again. */
 const streams = new WeakSet<FastifyRequest>();
 
-/** Count a streaming response as opened now (SSE and WebSocket routes that hijack the reply call this). */
+/** Count a streaming response as opened now: routes that answer with a stream call this as they send it. */
 export function streamOpened(request: FastifyRequest, reply: FastifyReply): void {
   if (streams.has(request)) return;
   // A plugin's Fastify instance inherits from its parent's (encapsulation is prototypal): the app is up the chain.
@@ -30,15 +31,8 @@ export function streamOpened(request: FastifyRequest, reply: FastifyReply): void
   }
 }
 
-const isStream = (payload: unknown): boolean =>
-  typeof payload === 'object' && payload !== null && typeof (payload as { pipe?: unknown }).pipe === 'function';
-
 const metricsRoute: FastifyPluginCallback<MetricsPluginOptions> = (app, { metrics }, done) => {
   statsOf.set(app, metrics.http);
-  app.addHook('onSend', (request, reply, payload, next) => {
-    if (isStream(payload)) streamOpened(request, reply);
-    next();
-  });
   // Every request not counted as a stream is counted here, with no per-request state until then.
   app.addHook('onResponse', (request, reply, next) => {
     if (!streams.delete(request)) metrics.http.answered(request.method, request.routeOptions.url, reply.statusCode, reply.elapsedTime / 1000);

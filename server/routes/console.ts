@@ -6,6 +6,7 @@ import { PassThrough } from 'node:stream';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { ConsoleError, DEFAULT_CHUNK_BYTES, MAX_PENDING_INPUT, type ConsoleEvent } from '../../core/hlos/console-hub.js';
 import { consoleProblem, pumpConsole, startFrom, startQuery, subscribe, type ConsoleSink, type StartQuery } from '../console-io.js';
+import { streamOpened } from '../metrics/plugin.js';
 import { ApiError } from '../problem.js';
 import { vmParams, type VmParams } from '../schemas/common.js';
 import { operation, VM_STATE_NAMES, type VmStateName } from '../schemas/operation.js';
@@ -122,6 +123,7 @@ export default async function consoleRoutes(app: FastifyInstance, opts: ConsoleR
     // The response's headers go out at once, before any output, so a client knows the stream is open.
     reply.raw.once('pipe', () => reply.raw.flushHeaders());
     if (sse) stream.write(`: console of VM ${request.params.vmid}\n\n`);
+    streamOpened(request, reply);
     return reply
       .type(sse ? 'text/event-stream; charset=utf-8' : 'text/plain')
       .header('cache-control', 'no-cache')

@@ -5,6 +5,7 @@
 import { PassThrough } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import type { HubEvent } from '../events.js';
+import { streamOpened } from '../metrics/plugin.js';
 import { ApiError } from '../problem.js';
 import { operation } from '../schemas/operation.js';
 
@@ -100,6 +101,7 @@ export default async function eventRoutes(app: FastifyInstance, opts: EventRoute
       clearInterval(heartbeat);
       app.closing.removeEventListener('abort', end);
     });
+    streamOpened(request, reply);
     return reply
       .type('text/event-stream; charset=utf-8')
       .header('cache-control', 'no-cache')

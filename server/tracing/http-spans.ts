@@ -1,13 +1,14 @@
 // A span per REST request: named after the route pattern (`GET /v1/vms/:vmid`, OpenTelemetry's HTTP server
 // convention), continuing the caller's trace when a `traceparent` header came in, active while the route runs so
 // that RM RPCs made on its behalf become its children (core/trace.ts), and closed with the status code. A stream
-// (Readable reply) closes its span when it opens. One Fastify plugin for the whole app; it costs a few hundred
-// nanoseconds per request when no SDK is registered.
+// (Readable reply) closes its span when it opens. One Fastify plugin for the whole app. Without an SDK registered
+// when the app is built (the daemon registers one first, when OTEL_* variables ask for it) it adds no hooks at
+// all: a span would record nothing, and four hooks per request cost about 3 us (bench/RESULTS.md, REST).
 import {
   context, isSpanContextValid, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Context, type Span,
 } from '@opentelemetry/api';
 import type { FastifyPluginCallback, FastifyReply, FastifyRequest } from 'fastify';
-import { tracer } from '../../core/trace.js';
+import { sdkRegistered, tracer } from './tracer.js';
 
 /** Attribute names of OpenTelemetry's HTTP semantic conventions. */
 export const HTTP_SPAN_ATTR = {
@@ -42,6 +43,7 @@ const isStream = (payload: unknown): boolean =>
   typeof payload === 'object' && payload !== null && typeof (payload as { pipe?: unknown }).pipe === 'function';
 
 const httpSpans: FastifyPluginCallback = (app, _opts, done) => {
+  if (!sdkRegistered()) return done();
   app.addHook('onRequest', (request, _reply, next) => {
     const parent = propagation.extract(ROOT_CONTEXT, request.headers);
     const route = request.routeOptions.url ?? UNMATCHED_ROUTE;

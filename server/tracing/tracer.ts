@@ -1,6 +1,6 @@
 // The daemon's tracer and the small helpers around it: the same tracer as the core's (core/trace.ts), and the
 // trace ids of the active span for log lines.
-import { context, isSpanContextValid, trace } from '@opentelemetry/api';
+import { context, createContextKey, isSpanContextValid, ROOT_CONTEXT, trace } from '@opentelemetry/api';
 
 export { tracer, TRACER_NAME } from '../../core/trace.js';
 
@@ -24,4 +24,15 @@ export function traceLogMixin(): TraceLogFields {
   const sc = span.spanContext();
   if (!isSpanContextValid(sc)) return NONE;
   return { trace_id: sc.traceId, span_id: sc.spanId, trace_flags: `0${sc.traceFlags.toString(16)}`.slice(-2) };
+}
+
+const PROBE = createContextKey('gunyah-emu sdk probe');
+
+/**
+ * Is an OpenTelemetry SDK registered? The SDK's `register()` installs a context manager with its tracer provider;
+ * the API alone has none, and its `context.with` runs the function in the root context. Without one, spans record
+ * nothing and cannot carry a trace to the RM RPCs beneath a request.
+ */
+export function sdkRegistered(): boolean {
+  return context.with(ROOT_CONTEXT.setValue(PROBE, true), () => context.active().getValue(PROBE) === true);
 }

@@ -1,13 +1,17 @@
 // The Fastify plugin: GET /metrics answers in the format the scraper prefers, and every request of the app is
 // counted by route pattern and status (streams once, when they open, without a duration).
 import assert from 'node:assert/strict';
+import { get } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
 import { test } from 'node:test';
 import Fastify from 'fastify';
+import { bootDevice } from '../../core/hlos/device.js';
 import { CONTENT_TYPE, negotiateFormat } from '../../server/metrics/exposition.js';
 import { metricsPlugin, streamOpened } from '../../server/metrics/plugin.js';
 import { MetricsRegistry } from '../../server/metrics/registry.js';
 import { hypFixture } from '../helpers/hyp-fixture.js';
+import { restApp } from '../helpers/rest-app.js';
 import { parseExposition, samplesOf, valueOf } from './exposition-parser.js';
 import { checkMetrics, have, PROMTOOL } from './tools.js';
 
@@ -21,7 +25,10 @@ async function app() {
   a.get('/v1/vms/:vmid', async () => ({ vmid: 1 })); // registered before the plugin: still counted
   await a.register(metricsPlugin, { metrics });
   a.post('/v1/vms', async (_request, reply) => reply.code(201).send({ vmid: 128 }));
-  a.get('/v1/events', async (_request, reply) => reply.type('text/event-stream').send(Readable.from(['data: 1\n\n'])));
+  a.get('/v1/events', async (request, reply) => {
+    streamOpened(request, reply); // as the streaming routes do when they hand their stream over
+    return reply.type('text/event-stream').send(Readable.from(['data: 1\n\n']));
+  });
   a.get('/v1/vms/:vmid/console', (request, reply) => {
     reply.hijack();
     reply.raw.writeHead(200, { 'content-type': 'text/plain' });
@@ -71,7 +78,7 @@ test('requests are counted by method, route pattern and status, with a duration 
   assert.ok(sum > 0 && sum < 5, `${sum} s`);
 });
 
-test('a stream counts once when it opens and is never observed, whether sent as a Readable or hijacked', async () => {
+test('a stream its route declares counts once when it opens and is never observed, sent as a Readable or hijacked', async () => {
   const { a, metrics } = await app();
   assert.equal((await a.inject('/v1/events')).body, 'data: 1\n\n');
   assert.equal((await a.inject('/v1/vms/3/console')).body, 'banner\n');
@@ -88,4 +95,33 @@ test('what GET /metrics returns passes promtool check metrics', async (t) => {
   await a.inject('/v1/vms/3');
   const { status, output } = checkMetrics((await a.inject('/metrics')).body);
   assert.equal(status, 0, output);
+});
+
+test('the daemon\'s event and console streams count once each when they open, with no duration', async () => {
+  const device = bootDevice({ seed: 0x57 });
+  const { app, close } = await restApp(device);
+  try {
+    const created = await app.inject({ method: 'POST', url: '/v1/vms', payload: { name: 'streams', image: 'idle', vcpus: 1 } });
+    assert.equal(created.statusCode, 201, created.body);
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    const { port } = app.server.address() as AddressInfo;
+    for (const path of ['/v1/events', `/v1/vms/${created.json<{ vmid: number }>().vmid}/console`]) {
+      await new Promise<void>((resolve, reject) => {
+        const req = get({ host: '127.0.0.1', port, path }, (res) => {
+          assert.equal(res.statusCode, 200, path);
+          req.destroy(); // the stream is open: the client goes away
+          resolve();
+        });
+        req.on('error', reject);
+      });
+    }
+    const e = parseExposition((await app.inject('/metrics')).body, 'prometheus');
+    for (const route of ['/v1/events', '/v1/vms/:vmid/console']) {
+      assert.equal(valueOf(e, 'gunyah_http_requests_total', { method: 'GET', route, status: '200' }), 1, route);
+      assert.equal(valueOf(e, 'gunyah_http_request_duration_seconds_count', { method: 'GET', route }), undefined, route);
+    }
+  } finally {
+    await close();
+    device.close();
+  }
 });
