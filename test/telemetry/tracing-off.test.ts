@@ -1,5 +1,6 @@
 // Without an SDK (no OTEL_* variables) tracing costs nothing and records nothing: spans are the API's
-// non-recording ones, the HTTP hooks and the RM RPC helpers run without throwing, and log lines get no fields.
+// non-recording ones, the HTTP plugin adds no hooks, the RM RPC helpers run without throwing, and log lines get
+// no fields.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import Fastify from 'fastify';
@@ -7,10 +8,11 @@ import { RM_ERROR, RM_MSG } from '../../core/abi/rm.js';
 import { endRmRpcSpan, rmRpcQueueFull, startRmRpcSpan } from '../../core/trace.js';
 import { tracingPlugin } from '../../server/tracing/http-spans.js';
 import { initTracingFromEnv } from '../../server/tracing/otel-sdk.js';
-import { traceLogMixin, tracer } from '../../server/tracing/tracer.js';
+import { sdkRegistered, traceLogMixin, tracer } from '../../server/tracing/tracer.js';
 
 test('with no OTEL_* variables initTracingFromEnv registers nothing and its shutdown is harmless', async () => {
   const shutdown = await initTracingFromEnv({ env: {} });
+  assert.equal(sdkRegistered(), false);
   const span = tracer().startSpan('probe');
   assert.equal(span.isRecording(), false);
   span.end();
@@ -26,7 +28,7 @@ test('RM RPC spans without an SDK are non-recording and every helper is a no-op'
   endRmRpcSpan(failed, 'timeout');
 });
 
-test('requests are answered normally through the tracing hooks, and log lines carry no trace fields', async () => {
+test('the tracing plugin stands aside: requests are answered normally and log lines carry no trace fields', async () => {
   const app = Fastify();
   await app.register(tracingPlugin);
   let logged: object | undefined;

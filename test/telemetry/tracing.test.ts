@@ -9,7 +9,7 @@ import Fastify from 'fastify';
 import { RM_ERROR, RM_MSG } from '../../core/abi/rm.js';
 import { endRmRpcSpan, QUEUE_FULL_EVENT, rmRpcQueueFull, RM_SPAN_ATTR, startRmRpcSpan } from '../../core/trace.js';
 import { HTTP_SPAN_ATTR, tracingPlugin } from '../../server/tracing/http-spans.js';
-import { traceLogMixin, tracer } from '../../server/tracing/tracer.js';
+import { sdkRegistered, traceLogMixin, tracer } from '../../server/tracing/tracer.js';
 
 const exporter = new InMemorySpanExporter();
 const provider = new NodeTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
@@ -21,6 +21,10 @@ after(async () => {
   propagation.disable();
 });
 beforeEach(() => exporter.reset());
+
+test('a registered SDK is recognised, so the HTTP plugin installs its hooks', () => {
+  assert.equal(sdkRegistered(), true);
+});
 
 /** An RM round trip as the HLOS driver makes it: span, optional queue-full waits, reply. */
 async function rmCall(msgId: number, seq: number, rmError: number | string, fullWaits = 0): Promise<void> {
