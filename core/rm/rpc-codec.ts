@@ -151,9 +151,10 @@ function frame(type: number, msgId: number, seq: number, hasLead: boolean, lead:
     }
     const from = Math.max(start - leadLen, 0);
     const to = end - leadLen;
-    if (to > from) buf.set(data.subarray(from, to), body);
+    // Whole arrays where possible: a view of a small array (kept on V8's heap) moves its bytes off the heap first.
+    if (to > from) buf.set(from === 0 && to === data.length ? data : data.subarray(from, to), body);
     const packetEnd = at + HEADER_SIZE + (end - start);
-    packets[i] = buf.subarray(at, packetEnd);
+    packets[i] = numFragments === 0 ? buf : buf.subarray(at, packetEnd);
     at = packetEnd;
   }
   return packets;
@@ -188,13 +189,16 @@ export function encodeReply(
   return checkIds(msgId, seq) ?? frame(RM_MSG_TYPE.REPLY, msgId, seq, true, rmError, data);
 }
 
-/** Splits a REPLY payload (spec §9.3): the RM error, then the call-specific data (a view into `payload`). */
+/**
+ * Splits a REPLY payload (spec §9.3): the RM error, then the call-specific data, copied (a view of a small payload
+ * would first move it off V8's heap, which costs more than copying a few bytes).
+ */
 export function decodeReply(
   payload: Uint8Array,
 ): { rmError: number; data: Uint8Array } | typeof RM_ERROR.MSG_INVALID {
   if (payload.length < 4) return RM_ERROR.MSG_INVALID;
   const rmError = (payload[0] | (payload[1] << 8) | (payload[2] << 16) | (payload[3] << 24)) >>> 0;
-  return { rmError, data: payload.subarray(4) };
+  return { rmError, data: payload.slice(4) };
 }
 
 /** spec §9.2 rules table: what the RM checks before looking at a packet. */
