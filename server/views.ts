@@ -78,19 +78,19 @@ export interface Ends {
   receive: number[];
 }
 
-/** The VMs at both ends of a message queue or doorbell: one pass over every VM's caps, allocating only the answer. */
+/** The VMs at both ends of a message queue or doorbell: the VMs holding its capabilities, with their rights. */
 export function ends(hyp: Hypervisor, object: Msgqueue | Doorbell): Ends {
   const sendRight = right(object.type, 'send');
   const receiveRight = right(object.type, 'receive');
-  const send: number[] = [];
-  const receive: number[] = [];
-  for (const vm of hyp.vms.values()) {
-    let rights = 0;
-    for (const cap of vm.cspace.caps()) if (cap.object === object && !cap.revoked) rights |= cap.rights;
-    if (rights & sendRight) send.push(vm.vmid);
-    if (rights & receiveRight) receive.push(vm.vmid);
+  const send = new Set<number>();
+  const receive = new Set<number>();
+  for (const cap of object.heldBy) {
+    const vmid = cap.cspace.vmid;
+    if (cap.revoked || hyp.vms.get(vmid)?.cspace !== cap.cspace) continue; // only VMs' own cspaces count
+    if (cap.rights & sendRight) send.add(vmid);
+    if (cap.rights & receiveRight) receive.add(vmid);
   }
-  return { send: send.sort((a, b) => a - b), receive: receive.sort((a, b) => a - b) };
+  return { send: [...send].sort((a, b) => a - b), receive: [...receive].sort((a, b) => a - b) };
 }
 
 /** rightNames, computed once per type and mask (a handful of combinations ever occur). */

@@ -105,6 +105,7 @@ export class CSpace extends HypObject {
     this.slots[slot] = cap;
     this.used++;
     object.refs++;
+    object.heldBy.add(cap);
     parent?.children.push(cap);
     return cap;
   }
@@ -124,6 +125,7 @@ export class CSpace extends HypObject {
     this.slots[cap.slot] = undefined;
     this.used--;
     if (cap.slot < this.nextFree) this.nextFree = cap.slot;
+    cap.object.heldBy.delete(cap);
     if (--cap.object.refs === 0) cap.object.destroy();
   }
 

@@ -2,12 +2,15 @@
 // object_activate moves INIT -> ACTIVE once the mandatory configuration is present.
 import { GH_ERROR, type GhError } from '../abi/errors.js';
 import { OBJECT_STATE, type ObjectState, type ObjectType } from '../abi/objects.js';
+import type { Cap } from './cspace.js';
 
 export abstract class HypObject {
   abstract readonly type: ObjectType;
   state: ObjectState = OBJECT_STATE.INIT;
-  /** Capabilities that point at this object; the last one deleted destroys it (spec §1.4 refcounting). */
+  /** References that keep this object alive: its capabilities, and derived objects (spec §1.4 refcounting). */
   refs = 0;
+  /** The capabilities that name this object, in every cspace: who holds it, without scanning every cspace. */
+  readonly heldBy = new Set<Cap>();
   /** Set by the hypervisor: unregisters the object once destroyed. */
   onDestroyed: ((object: HypObject) => void) | null = null;
 

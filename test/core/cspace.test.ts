@@ -355,3 +355,14 @@ describe('object_activate(_from) / object_reset(_from) (spec §1.3 0x0C-0x0F, §
     });
   }
 });
+
+test('an object knows the capabilities that name it, in every cspace, as they are copied and deleted', () => {
+  const { a, b } = hypFixture();
+  const db = a.doorbell();
+  const object = a.object<Doorbell>(db);
+  assert.deepEqual([...object.heldBy].map((c) => c.cspace), [a.vm.cspace]);
+  const copy = a.grant(db, b, right('doorbell', 'send'));
+  assert.deepEqual([...object.heldBy].map((c) => [c.cspace, c.rights]), [[a.vm.cspace, a.cap(db).rights], [b.vm.cspace, right('doorbell', 'send')]]);
+  assert.equal(b.call('cspace_delete_cap_from', [b.cspace, copy]).err, GH_ERROR.OK);
+  assert.deepEqual([...object.heldBy].map((c) => c.cspace), [a.vm.cspace]);
+});
