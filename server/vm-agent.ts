@@ -40,9 +40,10 @@ export interface RawResult {
 }
 
 export interface Identity {
-  /** hypervisor_identify X0 and X1 (spec §2.1, §2.2). */
-  readonly apiInfo: bigint;
-  readonly flags0: bigint;
+  /** hypervisor_identify X0 (spec §2.1) as its low and high words, and X1's low word (every flag of §2.2 is in it). */
+  readonly apiInfoLo: number;
+  readonly apiInfoHi: number;
+  readonly flags0Lo: number;
   /** CALL_UID W0-W3. */
   readonly uid: readonly number[];
 }
@@ -71,8 +72,7 @@ export class VmAgent {
     const hlos = this.hyp.vms.get(VMID.HLOS);
     if (hlos === undefined || hlos.vcpus.length === 0) {
       const w = this.hyp.identifyWords;
-      const word = (i: number) => (BigInt(w[2 * i + 1]!) << 32n) | BigInt(w[2 * i]!);
-      return { apiInfo: word(0), flags0: word(1), uid: [...CALL_UID_LAYOUTS[this.hyp.callUidLayout]] };
+      return { apiInfoLo: w[0]!, apiInfoHi: w[1]!, flags0Lo: w[2]!, uid: [...CALL_UID_LAYOUTS[this.hyp.callUidLayout]] };
     }
     const vcpu = this.vcpu0(hlos);
     const regs = vcpu.regs;
@@ -81,12 +81,11 @@ export class VmAgent {
       regs.fill(0);
       setReg(regs, 0, hypercallFunctionId(HC.hypervisor_identify));
       this.hyp.hypercall(vcpu, regs, 0);
-      const apiInfo = getReg(regs, 0);
-      const flags0 = getReg(regs, 1);
+      const apiInfoLo = regs[0]!, apiInfoHi = regs[1]!, flags0Lo = regs[2]!;
       regs.fill(0);
       setReg(regs, 0, SMCCC_CALL.VENDOR_HYP_CALL_UID);
       this.hyp.hypercall(vcpu, regs, 0);
-      return { apiInfo, flags0, uid: [regs[0]!, regs[2]!, regs[4]!, regs[6]!] };
+      return { apiInfoLo, apiInfoHi, flags0Lo, uid: [regs[0]!, regs[2]!, regs[4]!, regs[6]!] };
     });
   }
 

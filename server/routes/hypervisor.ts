@@ -6,6 +6,8 @@ import { hex32Schema } from '../schemas/common.js';
 import { operation } from '../schemas/operation.js';
 
 const FEATURES = Object.keys(HYP_FEATURE) as HypFeature[];
+// The route reads the flags from X1's low word only.
+if (FEATURES.some((f) => HYP_FEATURE[f] >= 32)) throw new Error('GET /v1/hypervisor: a feature flag above bit 31');
 
 const Hypervisor = {
   type: 'object',
@@ -41,14 +43,15 @@ export default async function hypervisorRoutes(app: FastifyInstance) {
       response: { 200: { description: 'The hypervisor\'s identity.', ...Hypervisor } },
     }),
   }, async () => {
-    const { apiInfo, flags0, uid } = app.agent.identify();
-    const bit = (v: bigint, n: number) => ((v >> BigInt(n)) & 1n) === 1n;
+    // Decoded from 32-bit words: every field but the variant sits in the low word of X0 or X1.
+    const { apiInfoLo, apiInfoHi, flags0Lo, uid } = app.agent.identify();
+    const bit = (word: number, n: number) => ((word >>> n) & 1) === 1;
     return {
-      api_version: Number(apiInfo & BigInt(API_INFO.VERSION_MASK)),
-      variant: Number(apiInfo >> BigInt(API_INFO.VARIANT_SHIFT)),
-      is_64bit: bit(apiInfo, API_INFO.IS_64BIT_BIT),
-      big_endian: bit(apiInfo, API_INFO.BIG_ENDIAN_BIT),
-      features: FEATURES.filter((f) => bit(flags0, HYP_FEATURE[f])),
+      api_version: apiInfoLo & API_INFO.VERSION_MASK,
+      variant: apiInfoHi >>> (API_INFO.VARIANT_SHIFT - 32),
+      is_64bit: bit(apiInfoLo, API_INFO.IS_64BIT_BIT),
+      big_endian: bit(apiInfoLo, API_INFO.BIG_ENDIAN_BIT),
+      features: FEATURES.filter((f) => bit(flags0Lo, HYP_FEATURE[f])),
       uid: uid.map(hex32),
     };
   });
