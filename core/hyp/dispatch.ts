@@ -113,6 +113,7 @@ export function dispatch(hyp: Hypervisor, vcpu: Vcpu, regs: RegisterFile, imm: n
   if (hyp.stats.enabled) countCall(hyp, vcpu, entry, n, err);
 }
 
+/** `count` for the table's calls: the entry's precomputed OK counter (calling `count` measured 20-40 instructions more). */
 function countCall(hyp: Hypervisor, vcpu: Vcpu, entry: Entry, n: number, err: number): void {
   if (err === GH_ERROR.OK) hyp.stats.counts[entry.okCounter]++;
   else hyp.stats.record(n, err);
