@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 // gunyahd: the emulated Gunyah device as a daemon (product brief, "Daemon"). Flags override the configuration
 // file's keys, which override the embedded default (core/config/default.ts). Prints one line on stdout when ready;
-// logs JSON lines on stderr; exits 0 on SIGINT/SIGTERM after closing everything, non-zero with a message naming
-// the problem for a bad flag, a bad configuration file or a failed start.
+// logs JSON lines on stderr; exits 0 on SIGINT/SIGTERM after closing everything (1 when that takes longer than
+// SHUTDOWN_LIMIT_MS), non-zero with a message naming the problem for a bad flag, a bad configuration file or a
+// failed start.
 import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
 import {
@@ -10,6 +11,7 @@ import {
 } from '../core/config/schema.js';
 import { startDaemon, type Daemon } from './daemon.js';
 import { DEFAULT_SURFACES } from './surfaces.js';
+import { SHUTDOWN_LIMIT_MS } from '../fs/mount-lifecycle.js';
 import { VERSION } from '../server/device-services.js';
 import { initTracingFromEnv } from '../server/tracing/otel-sdk.js';
 
@@ -119,6 +121,12 @@ async function main(): Promise<void> {
 
 async function stop(daemon: Daemon, signal: NodeJS.Signals, stopTracing: () => Promise<void>): Promise<void> {
   daemon.context.log.info({ signal }, 'shutting down');
+  // Something that never finishes (a client, a stuck fusermount) must not keep the daemon from exiting; the mount is
+  // then detached by the exit handler bin/surfaces.ts installs.
+  setTimeout(() => {
+    process.stderr.write(`gunyahd: shutdown did not finish within ${SHUTDOWN_LIMIT_MS} ms; exiting\n`);
+    process.exit(1);
+  }, SHUTDOWN_LIMIT_MS);
   try {
     await daemon.close();
     await stopTracing(); // flushes the spans still batched

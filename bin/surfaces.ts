@@ -1,6 +1,6 @@
 // The daemon's surfaces (bin/daemon.ts plug-in points): the REST control plane with /metrics, consoles and the
 // sysfs mirror, and the sysfs tree mounted with FUSE. Both read one set of device services (server/device-services.ts).
-import { mountSysfs } from '../fs/mount-lifecycle.js';
+import { mountSysfs, unmountOnFatal } from '../fs/mount-lifecycle.js';
 import { deviceServices, type DeviceServices } from '../server/device-services.js';
 import { startServer } from '../server/start.js';
 import type { DaemonContext, RunningSurface, Surface } from './daemon.js';
@@ -50,7 +50,15 @@ export const sysfsSurface: Surface = {
       return { close: async () => {} };
     }
     if (r.mount.cleanedStale) ctx.log.warn({ dir: r.mount.dir }, 'cleaned a stale mount left by an earlier run');
-    return { mountPoint: r.mount.dir, close: () => r.mount.unmount() };
+    // gunyahd owns its signals (bin/gunyahd.ts); a crash or a forced exit must still not leave the mount behind.
+    const offFatal = unmountOnFatal(r.mount);
+    return {
+      mountPoint: r.mount.dir,
+      async close() {
+        await r.mount.unmount();
+        offFatal();
+      },
+    };
   },
 };
 

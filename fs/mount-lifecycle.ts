@@ -284,7 +284,11 @@ export async function mountSysfs(root: DirNode, dir = DEFAULT_MOUNT_DIR, options
     unmount() {
       if (!mounted) return Promise.resolve();
       unmounting ??= new Promise<void>((done, fail) => {
-        instance.unmount(async (err) => {
+        let settled = false;
+        const settle = async (err: Error | null): Promise<void> => {
+          if (settled) return;
+          settled = true;
+          clearTimeout(deadline);
           // fuse-native's own fusermount can fail (the binary vanished, a race with a signal): fall back once.
           if (err && !(await detach(point))) {
             unmounting = undefined;
@@ -292,7 +296,12 @@ export async function mountSysfs(root: DirNode, dir = DEFAULT_MOUNT_DIR, options
           }
           mounted = false;
           done();
-        });
+        };
+        // fuse-native runs fusermount with no time limit, so a fusermount that never returns would hold the unmount
+        // (and a daemon's shutdown) forever: past the limit, detach with our own time-limited commands instead.
+        const deadline = setTimeout(
+          () => void settle(new Error(`fusermount did not finish within ${UNMOUNT_TIMEOUT_MS} ms`)), UNMOUNT_TIMEOUT_MS);
+        instance.unmount((err) => void settle(err));
       });
       return unmounting;
     },
@@ -307,17 +316,37 @@ export async function mountSysfs(root: DirNode, dir = DEFAULT_MOUNT_DIR, options
 
 // ---- Leaving cleanly
 
+/** How long SIGINT/SIGTERM may take to shut down and unmount before the process detaches and leaves anyway. */
+export const SHUTDOWN_LIMIT_MS = 10_000;
+
 export interface ExitOptions {
   /** Runs first on SIGINT/SIGTERM (close streams, stop VMs); the mount is unmounted after it, then exit code 0. */
   readonly shutdown?: (signal: NodeJS.Signals) => Promise<void> | void;
+  /** Default SHUTDOWN_LIMIT_MS. */
+  readonly shutdownLimitMs?: number;
 }
 
 /**
- * Unmounts on SIGINT and SIGTERM (then exits 0; a second signal exits at once), and synchronously when the process
- * dies of an uncaught exception or exits by any other path. Returns a function that removes the handlers.
+ * Unmounts synchronously when the process dies of an uncaught exception or exits while still mounted (a forced exit,
+ * say). Returns a function that removes the handlers.
+ */
+export function unmountOnFatal(mount: SysfsMount): () => void {
+  const onFatal = (): void => mount.unmountSync();
+  process.on('uncaughtExceptionMonitor', onFatal);
+  process.on('exit', onFatal);
+  return () => {
+    process.off('uncaughtExceptionMonitor', onFatal);
+    process.off('exit', onFatal);
+  };
+}
+
+/**
+ * Unmounts on SIGINT and SIGTERM (then exits 0; a second signal, or a shutdown still running after the limit,
+ * detaches the mount and exits 1), and as unmountOnFatal does. Returns a function that removes the handlers.
  * Install it once, and let it own SIGINT/SIGTERM: pass the daemon's own shutdown as options.shutdown.
  */
 export function unmountOnExit(mount: SysfsMount, options: ExitOptions = {}): () => void {
+  const limitMs = options.shutdownLimitMs ?? SHUTDOWN_LIMIT_MS;
   let stopping = false;
   const onSignal = (signal: NodeJS.Signals): void => {
     if (stopping) {
@@ -325,6 +354,11 @@ export function unmountOnExit(mount: SysfsMount, options: ExitOptions = {}): () 
       process.exit(1);
     }
     stopping = true;
+    setTimeout(() => {
+      console.error(`shutdown on ${signal} did not finish within ${limitMs} ms; detaching the mount and exiting`);
+      mount.unmountSync();
+      process.exit(1);
+    }, limitMs);
     void (async () => {
       try {
         await options.shutdown?.(signal);
@@ -340,15 +374,12 @@ export function unmountOnExit(mount: SysfsMount, options: ExitOptions = {}): () 
       process.exit(0);
     })();
   };
-  const onFatal = (): void => mount.unmountSync();
+  const offFatal = unmountOnFatal(mount);
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
-  process.on('uncaughtExceptionMonitor', onFatal);
-  process.on('exit', onFatal);
   return () => {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
-    process.off('uncaughtExceptionMonitor', onFatal);
-    process.off('exit', onFatal);
+    offFatal();
   };
 }

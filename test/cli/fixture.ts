@@ -21,9 +21,9 @@ export async function startGunyahd(flags: readonly string[] = []): Promise<Gunya
   const dir = mkdtempSync(join(tmpdir(), 'gunyahctl-test-'));
   const socket = join(dir, 'gunyahd.sock');
   const args = [GUNYAHD, '--no-mount', '--port', '0', '--socket', socket, '--seed', '1', '--log-level', 'silent', ...flags];
-  const child = spawn(process.execPath, args, {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  // stderr is piped, not inherited: a daemon outliving this process must not hold the test runner's output open.
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  child.stderr.on('data', (d: Buffer) => process.stderr.write(d));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const ready = await new Promise<string>((resolve, reject) => {
     let out = '';

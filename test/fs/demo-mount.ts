@@ -22,8 +22,17 @@ export interface DemoMount {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-export function startDemoMount(dir: string): Promise<DemoMount> {
-  const child = spawn(process.execPath, [FIXTURE, dir], { stdio: ['pipe', 'pipe', 'pipe'] });
+export interface DemoMountOptions {
+  /** The fixture's own flags after DIR (--shutdown-hangs). */
+  readonly args?: readonly string[];
+  readonly env?: NodeJS.ProcessEnv;
+}
+
+export function startDemoMount(dir: string, options: DemoMountOptions = {}): Promise<DemoMount> {
+  const child = spawn(process.execPath, [FIXTURE, dir, ...(options.args ?? [])], {
+    stdio: ['pipe', 'pipe', 'pipe'],
+    env: options.env ?? process.env,
+  });
   let stderr = '';
   child.stderr!.on('data', (chunk: Buffer) => {
     stderr += chunk.toString();

@@ -2,9 +2,9 @@
 // and unmounting on the way out (SIGTERM in mount.test.ts; here a crash, SIGKILL and in-process unmounts).
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { access, mkdtemp, rm, stat } from 'node:fs/promises';
+import { access, mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { delimiter, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import {
   defaultMountDir, explainLoadFailure, fuseAvailability, INSTALL_FUSE, mountSysfs,
@@ -112,6 +112,31 @@ describe('with FUSE', () => {
     await mount.unmount();
     assert.equal(mount.isMounted(), false);
     assert.equal(await isMounted(mount.dir), false);
+  });
+
+  test('a shutdown that never finishes is cut off at the limit: the mount is detached and the process exits 1', async (t) => {
+    if (!requireFuse(t)) return;
+    const stuck = await startDemoMount(join(base, 'stuck', 'hypervisor'), { args: ['--shutdown-hangs'] });
+    const signalled = Date.now();
+    assert.equal(await stuck.stop('SIGTERM'), 1);
+    const took = Date.now() - signalled;
+    assert.ok(took >= 1000 && took < 5000, `exited after ${took} ms with a 1000 ms limit`);
+    assert.match(stuck.stderr(), /shutdown on SIGTERM did not finish within 1000 ms; detaching the mount and exiting/);
+    assert.equal(await isMounted(stuck.dir), false);
+  });
+
+  test('a fusermount that never returns does not hold SIGTERM: the mount is detached with umount -l', async (t) => {
+    if (!requireFuse(t)) return;
+    // fuse-native unmounts with the first fusermount on PATH, with no time limit: this one sleeps past every limit.
+    const bin = join(base, 'hanging-bin');
+    await mkdir(bin);
+    await writeFile(join(bin, 'fusermount'), '#!/bin/sh\nexec sleep 60\n', { mode: 0o755 });
+    const env = { ...process.env, PATH: `${bin}${delimiter}${process.env.PATH ?? ''}` };
+    const held = await startDemoMount(join(base, 'held', 'hypervisor'), { env });
+    assert.equal((await sh('cat type', held.dir)).stdout, 'gunyah\n');
+    assert.equal(await held.stop('SIGTERM'), 0);
+    assert.equal(await isMounted(held.dir), false);
+    await sh(`pkill -f '^sleep 60$' || true`, '/');
   });
 
   test('process.exit() from anywhere still unmounts (synchronously, in the exit handler)', async (t) => {

@@ -16,6 +16,8 @@ import { fuse, requireFuse } from './fuse-available.js';
 const execFileAsync = promisify(execFile);
 const FIXTURE = fileURLToPath(new URL('./fixtures/mount-gunyah-tree.js', import.meta.url));
 const READY_TIMEOUT_MS = 15_000;
+/** Longer than the fixture's own shutdown limit (SHUTDOWN_LIMIT_MS), which detaches and exits 1 when reached. */
+const EXIT_TIMEOUT_MS = 20_000;
 
 interface GunyahMount {
   readonly dir: string;
@@ -26,7 +28,9 @@ interface GunyahMount {
 }
 
 function startGunyahMount(dir: string): Promise<GunyahMount> {
-  const child = spawn(process.execPath, [FIXTURE, dir], { stdio: ['pipe', 'pipe', 'inherit'] });
+  // stderr is piped, not inherited: a fixture outliving this process must not hold the test runner's output open.
+  const child = spawn(process.execPath, [FIXTURE, dir], { stdio: ['pipe', 'pipe', 'pipe'] });
+  child.stderr!.on('data', (chunk: Buffer) => process.stderr.write(chunk));
   const exited = new Promise<number | null>((done) => child.once('exit', (code) => done(code)));
   const lines = createInterface({ input: child.stdout! });
   const answers: ((line: string) => void)[] = [];
@@ -60,6 +64,22 @@ function startGunyahMount(dir: string): Promise<GunyahMount> {
       }
     });
   });
+}
+
+/**
+ * The fixture's exit code; past the limit, a failure that shows where the fixture and its children are waiting
+ * (a CI run once waited here until the file's time-out).
+ */
+async function exitWithin(mount: GunyahMount, limitMs: number): Promise<number | null> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<'late'>((done) => (timer = setTimeout(() => done('late'), limitMs)));
+  const code = await Promise.race([mount.exited, late]);
+  clearTimeout(timer);
+  if (code !== 'late') return code;
+  const pid = mount.child.pid!;
+  const { stdout } = await sh(`ps -o pid,ppid,stat,wchan:32,etimes,args -p ${pid} --ppid ${pid}; `
+    + `for t in /proc/${pid}/task/*; do echo "$t $(cut -d' ' -f3 $t/stat) $(cat $t/wchan)"; done`, '/');
+  assert.fail(`the fixture did not exit within ${limitMs} ms of SIGTERM:\n${stdout}`);
 }
 
 describe('the Gunyah sysfs tree mounted with FUSE', () => {
@@ -252,7 +272,7 @@ describe('the Gunyah sysfs tree mounted with FUSE', () => {
     if (!mounted(t)) return;
     assert.equal(await isMounted(mount!.dir), true);
     mount!.child.kill('SIGTERM');
-    assert.equal(await mount!.exited, 0);
+    assert.equal(await exitWithin(mount!, EXIT_TIMEOUT_MS), 0);
     assert.equal(await isMounted(mount!.dir), false);
   });
 });
