@@ -77,7 +77,7 @@ async function exitWithin(mount: GunyahMount, limitMs: number): Promise<number |
   clearTimeout(timer);
   if (code !== 'late') return code;
   const pid = mount.child.pid!;
-  const { stdout } = await sh(`ps -o pid,ppid,stat,wchan:32,etimes,args -p ${pid} --ppid ${pid}; `
+  const { stdout } = await sh(`ps -eo pid,ppid,stat,wchan:32,etimes,args --forest; `
     + `for t in /proc/${pid}/task/*; do echo "$t $(cut -d' ' -f3 $t/stat) $(cat $t/wchan)"; done`, '/');
   assert.fail(`the fixture did not exit within ${limitMs} ms of SIGTERM:\n${stdout}`);
 }
