@@ -17,6 +17,7 @@ import { RM_ERROR, RM_MSG_TYPE } from '../abi/rm.js';
 import { decodeReply, encodeMessage, RpcReassembler, type RpcAborted } from '../rm/rpc-codec.js';
 import { RmFailure, type RmFailureReason } from './rm-failure.js';
 import { RpcStats } from './rpc-stats.js';
+import { SeqTable } from './seq-table.js';
 
 /** One VM's end of its RM link, as the client needs it. */
 export interface RmLink {
@@ -64,7 +65,7 @@ export class RmClient {
   readonly timeoutMs: number;
   private readonly rx = new RpcReassembler();
   /** Calls waiting for a reply, by seq. */
-  private readonly pending = new Map<number, Pending>();
+  private readonly pending = new SeqTable<Pending>();
   private readonly subscribers = new Map<number, Set<NotificationHandler>>();
   private nextSeq = 0;
   private closed = false;
@@ -121,7 +122,7 @@ export class RmClient {
         msgId, seq, started, deadline: started + timeoutMs, settle: resolve,
         signal, onAbort, span: startRmRpcSpan(msgId, seq),
       };
-      this.pending.set(seq, entry);
+      this.pending.add(entry);
       if (signal) signal.addEventListener('abort', onAbort!, { once: true });
       this.armTimer(entry.deadline);
       this.startSend(entry, packets);
@@ -177,7 +178,7 @@ export class RmClient {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    for (const entry of [...this.pending.values()]) {
+    for (const entry of this.pending.values()) {
       this.finish(entry.seq, this.fail(entry.msgId, 'closed', 'the RM client was closed'));
     }
     this.disarmTimer();
@@ -291,7 +292,7 @@ export class RmClient {
     this.timerDeadline = Infinity;
     const now = performance.now();
     let next = Infinity;
-    for (const entry of [...this.pending.values()]) {
+    for (const entry of this.pending.values()) {
       if (entry.deadline <= now) {
         this.finish(entry.seq, this.fail(entry.msgId, 'timeout', `no reply within ${Math.round(entry.deadline - entry.started)} ms`));
       } else if (entry.deadline < next) {

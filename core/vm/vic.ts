@@ -4,6 +4,7 @@
 import { GH_ERROR, type GhError } from '../abi/errors.js';
 import { VIRQ_INFO, VIRQ_RANGE } from '../abi/virq.js';
 import { HypObject } from '../hyp/object.js';
+import { ArrivalSet } from './arrival-set.js';
 
 /** One interrupt source. `checkPending` makes it level-triggered; without it, it is an edge source. */
 export class VirqSource {
@@ -71,7 +72,7 @@ export class Vic extends HypObject {
   maxVirqs = 0;
   private readonly sources = new Map<number, VirqSource>();
   /** Pending interrupts in arrival order: key = virq for shared lines, virq | vcpu << 24 for private ones. */
-  private readonly pending = new Set<number>();
+  private readonly pending = new ArrivalSet();
   /** Lines the guest configured edge-triggered (GICD_ICFGR); the others are level-sensitive. */
   private readonly edgeLines = new Set<number>();
   private readonly vcpuSlots: (object | undefined)[] = [];
@@ -137,7 +138,7 @@ export class Vic extends HypObject {
   detachSource(s: VirqSource): void {
     const key = this.key(s.virq, s.vcpuIndex);
     this.sources.delete(key);
-    this.pending.delete(key);
+    this.pending.forget(key);
   }
 
   /** An edge-only assert makes a level-sensitive line pending only if it is configured edge-triggered. */
@@ -157,16 +158,16 @@ export class Vic extends HypObject {
   }
 
   hasPendingFor(vcpuIndex: number): boolean {
-    for (const key of this.pending) if (key < 0x1000000 || Math.floor(key / 0x1000000) === vcpuIndex) return true;
+    for (const key of this.pending.keys()) if (key < 0x1000000 || Math.floor(key / 0x1000000) === vcpuIndex) return true;
     return false;
   }
 
   /** Acknowledge the oldest interrupt pending for a vCPU (GIC IAR read); -1 when none. */
   acknowledge(vcpuIndex: number): number {
-    for (const key of this.pending) {
+    for (const key of this.pending.keys()) {
       const target = Math.floor(key / 0x1000000);
       if (key >= 0x1000000 && target !== vcpuIndex) continue;
-      this.pending.delete(key);
+      this.pending.delete(key); // then returns: the loop never goes on over the changed keys
       return key % 0x1000000;
     }
     return -1;
