@@ -121,7 +121,7 @@ test('a page taken out of RAM stays a hole instead of growing back', () => {
   assert.equal(m.isMapped(p), false);
 });
 
-test('a range view is reused while the range stays the same and made anew when it changes', () => {
+test('a range view is reused for either of the last two ranges and made anew for a third', () => {
   const bytes = Uint8Array.from({ length: 64 }, (_, i) => i);
   const views = new RangeView(bytes);
   const a = views.of(8, 16);
@@ -130,6 +130,11 @@ test('a range view is reused while the range stays the same and made anew when i
   const b = views.of(8, 17);
   assert.notEqual(b, a);
   assert.deepEqual([...b], [...bytes.subarray(8, 25)]);
+  assert.equal(views.of(8, 16), a, 'two ranges in turn (a link page\'s TX and RX halves) reuse both views');
+  assert.equal(views.of(8, 17), b);
+  const c = views.of(32, 4);
+  assert.deepEqual([...c], [32, 33, 34, 35]);
+  assert.notEqual(views.of(8, 16), a, 'a third range pushed out the oldest');
   assert.deepEqual([...views.of(0, 0)], []);
   bytes[10] = 0xee;
   assert.equal(views.of(8, 17)[2], 0xee, 'a view shows the bytes as they are now, not a copy');
