@@ -1,7 +1,9 @@
 // Hex text for 64- and 32-bit values, the way every answer prints them (0x and fixed width, lower case), and the
 // 32-bit words the core takes 64-bit values in.
 
-export const hex64 = (v: bigint | number): string => `0x${BigInt.asUintN(64, BigInt(v)).toString(16).padStart(16, '0')}`;
+/** A non-negative safe integer (an address or a size, as VM views hold them) formats without a BigInt. */
+export const hex64 = (v: bigint | number): string =>
+  `0x${(typeof v === 'number' && v >= 0 && Number.isSafeInteger(v) ? v : BigInt.asUintN(64, BigInt(v))).toString(16).padStart(16, '0')}`;
 
 export const hex32 = (v: number): string => `0x${(v >>> 0).toString(16).padStart(8, '0')}`;
 

@@ -120,7 +120,10 @@ export class Hlos {
 
   /** The spec §9.5 status name of a VM, for layers that need only that (undefined: no such VM). */
   statusOf(vmid: number): string | undefined {
-    return this.getVm(vmid)?.status;
+    // Checked before every VM route's handler: the status alone, without building the whole view.
+    const rec = this.vms.get(vmid);
+    if (rec) return statusName(rec.status);
+    return (vmid === VMID.RM || vmid === VMID.HLOS) && this.system.rm.hyp.vms.has(vmid) ? 'running' : undefined;
   }
 
   async createVm(spec: VmSpec, opts?: OpOptions & { start?: boolean }): Promise<VmView | VmError> {
