@@ -13,15 +13,21 @@ interface Durations {
   sum: number;
 }
 
-/** The label text of one method and route, made once: its durations and its request keys by status. */
+/** Requests answered with one set of labels: a cell the hot path increments in place. */
+interface Count {
+  n: number;
+}
+
+/** One method and route: its label text (made once), its counts by status and its durations, found in one lookup. */
 interface RouteLabels {
   readonly base: string;
-  readonly keys: Map<number, string>;
+  readonly byStatus: Map<number, Count>;
+  durations: Durations | null;
 }
 
 export class HttpStats {
   /** Answered requests by `method="…",route="…",status="…"`. */
-  readonly requests = new Map<string, number>();
+  readonly requests = new Map<string, Count>();
   /** Durations by `method="…",route="…"`. */
   readonly durations = new Map<string, Durations>();
   /** Label texts by route, then method (both bounded: route patterns, HTTP methods), so a request builds no text. */
@@ -30,13 +36,20 @@ export class HttpStats {
   /** One request answered; `seconds` null for streams, which are counted when they open and never observed. */
   answered(method: string, route: string | undefined, status: number, seconds: number | null): void {
     const labels = this.labelsOf(method, route);
-    let key = labels.keys.get(status);
-    if (key === undefined) labels.keys.set(status, (key = `${labels.base},status="${status >= 100 && status <= 599 ? status : UNKNOWN_LABEL}"`));
-    this.requests.set(key, (this.requests.get(key) ?? 0) + 1);
+    const code = status >= 100 && status <= 599 ? status : 0; // every other value is the one UNKNOWN label
+    let count = labels.byStatus.get(code);
+    if (count === undefined) {
+      count = { n: 0 };
+      labels.byStatus.set(code, count);
+      this.requests.set(`${labels.base},status="${code === 0 ? UNKNOWN_LABEL : code}"`, count);
+    }
+    count.n++;
     if (seconds === null) return;
-    const base = labels.base;
-    let d = this.durations.get(base);
-    if (d === undefined) this.durations.set(base, (d = { counts: new Float64Array(HTTP_DURATION_BUCKETS.length + 1), sum: 0 }));
+    let d = labels.durations;
+    if (d === null) {
+      labels.durations = d = { counts: new Float64Array(HTTP_DURATION_BUCKETS.length + 1), sum: 0 };
+      this.durations.set(labels.base, d);
+    }
     let b = 0;
     while (b < HTTP_DURATION_BUCKETS.length && seconds > HTTP_DURATION_BUCKETS[b]!) b++;
     d.counts[b]!++;
@@ -49,7 +62,7 @@ export class HttpStats {
     let labels = byMethod.get(method);
     if (labels === undefined) {
       const base = `method="${METHODS.has(method) ? method : UNKNOWN_LABEL}",route="${route === undefined ? UNKNOWN_LABEL : labelValue(route)}"`;
-      byMethod.set(method, (labels = { base, keys: new Map() }));
+      byMethod.set(method, (labels = { base, byStatus: new Map(), durations: null }));
     }
     return labels;
   }

@@ -20,7 +20,7 @@ export function daemonCollector(http: HttpStats, version: string) {
     }
     yield;
     header(w, REQUESTS);
-    for (const [labels, n] of http.requests) w.sample(REQUESTS.name, labels, n);
+    for (const [labels, count] of http.requests) w.sample(REQUESTS.name, labels, count.n);
     yield;
     header(w, DURATION);
     for (const [labels, d] of http.durations) w.histogram(DURATION.name, labels, LE, d.counts, 0, d.sum);
