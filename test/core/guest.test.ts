@@ -86,6 +86,21 @@ describe('GuestCpu: interrupts and the virtual timer', () => {
     assert.equal(vcpus[1]!.stats.wakeups, 1);
   });
 
+  test('the virtual timer never fires early, even when the event loop\'s clock is stale', async (t) => {
+    const { a } = setup(t);
+    const slept: number[] = [];
+    powerOn(a, 1, async (cpu) => {
+      // Busy for 3 ms without yielding: Node's timers count from the loop's clock, now 3 ms behind.
+      const busy = performance.now();
+      while (performance.now() - busy < 3);
+      const t0 = performance.now();
+      await cpu.sleep(5_000_000);
+      slept.push(performance.now() - t0);
+    });
+    await until(() => slept.length === 1, 'the sleep ends');
+    assert.ok(slept[0]! >= 5, `slept ${slept[0]!.toFixed(2)} ms of 5`);
+  });
+
   test('sleep waits on the virtual timer and leaves other interrupts pending; an armed timer ends a WFI with PPI 27', async (t) => {
     const { hyp, a } = setup(t);
     const db = doorbell(a);
