@@ -11,6 +11,7 @@ import { PAGE_SIZE } from '../abi/memory.js';
 import { VMID } from '../abi/vmid.js';
 import { TypedEmitter } from '../hyp/events.js';
 import type { BootedSystem } from '../rm/boot.js';
+import type { Vm } from '../vm/vm.js';
 import { HLOS_RAM } from '../rm/boot.js';
 import { VM_STATUS } from '../abi/rm.js';
 import { HlosMemory } from './hlos-memory.js';
@@ -24,6 +25,8 @@ export type VmType = 'rm' | 'primary' | 'secondary';
 
 /** The image whose load the HLOS consumes itself (traffic-sink.ts). */
 const TRAFFIC_IMAGE = 'traffic';
+/** The RM and the HLOS run for as long as the device does. */
+const OWN_VM_STATUS = 'running';
 
 /** The product brief's VM object (REST `GET /v1/vms`); memory is null while a secondary VM holds no parcel. */
 export interface VmView {
@@ -107,13 +110,12 @@ export class Hlos {
   getVm(vmid: number): VmView | undefined {
     const rec = this.vms.get(vmid);
     if (rec) return this.secondaryView(rec);
-    if (vmid !== VMID.RM && vmid !== VMID.HLOS) return undefined;
-    const vm = this.system.rm.hyp.vms.get(vmid);
+    const vm = this.ownVm(vmid);
     if (vm === undefined) return undefined;
     const ram = vm.memory.ramRegions[0];
     return {
       vmid, name: vmid === VMID.RM ? 'RM' : 'HLOS', type: vmid === VMID.RM ? 'rm' : 'primary',
-      status: 'running', os_status: 'run', image: null, vcpus: vm.vcpus.length,
+      status: OWN_VM_STATUS, os_status: 'run', image: null, vcpus: vm.vcpus.length,
       memory: ram ? { base: ram.base, size: ram.size } : null,
     };
   }
@@ -123,7 +125,12 @@ export class Hlos {
     // Checked before every VM route's handler: the status alone, without building the whole view.
     const rec = this.vms.get(vmid);
     if (rec) return statusName(rec.status);
-    return (vmid === VMID.RM || vmid === VMID.HLOS) && this.system.rm.hyp.vms.has(vmid) ? 'running' : undefined;
+    return this.ownVm(vmid) === undefined ? undefined : OWN_VM_STATUS;
+  }
+
+  /** The RM's or the HLOS's own VM (no record of the HLOS's describes them); undefined for any other VMID. */
+  private ownVm(vmid: number): Vm | undefined {
+    return vmid === VMID.RM || vmid === VMID.HLOS ? this.system.rm.hyp.vms.get(vmid) : undefined;
   }
 
   async createVm(spec: VmSpec, opts?: OpOptions & { start?: boolean }): Promise<VmView | VmError> {

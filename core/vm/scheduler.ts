@@ -443,9 +443,8 @@ export class Scheduler {
   private expire(v: Vcpu): void {
     // Node schedules timers on the event loop's cached clock, so on a busy loop one can fire a millisecond or more
     // before its deadline; the virtual timer never fires before its compare value, so wait out what is left.
-    const left = v.timerDeadline - performance.now();
-    if (left > 0) {
-      v.timer = setTimeout(() => this.expire(v), Math.ceil(left));
+    if (v.timerDeadline > performance.now()) {
+      this.armTimer(v);
       return;
     }
     v.timer = null;
