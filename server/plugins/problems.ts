@@ -3,6 +3,7 @@
 // server itself is a 500.
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, preValidationHookHandler } from 'fastify';
 import fp from 'fastify-plugin';
+import { refusedBeforeRouting } from '../metrics/plugin.js';
 import { ApiError, PROBLEM_CONTENT_TYPE } from '../problem.js';
 import { fieldErrors } from '../validation.js';
 
@@ -40,8 +41,9 @@ function toApiError(err: FastifyError, request: FastifyRequest): ApiError {
  * What Fastify answers itself, before routing (a URL whose percent-encoding does not decode): a problem too. Passed
  * as Fastify's `frameworkErrors` option, which only the constructor takes.
  */
-export function frameworkProblem(err: FastifyError, _request: FastifyRequest, reply: FastifyReply): void {
+export function frameworkProblem(err: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
   sendProblem(reply, ApiError.control('MALFORMED_REQUEST', err.message));
+  refusedBeforeRouting(request, reply);
 }
 
 export function sendProblem(reply: FastifyReply, error: ApiError): FastifyReply {

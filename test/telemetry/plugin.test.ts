@@ -1,5 +1,6 @@
 // The Fastify plugin: GET /metrics answers in the format the scraper prefers, and every request of the app is
-// counted by route pattern and status (streams once, when they open, without a duration).
+// counted by route pattern and status, once: timed from arrival to answer, except streams (counted when they open)
+// and requests Fastify refuses before routing, which are counted without a duration.
 import assert from 'node:assert/strict';
 import { get } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -12,6 +13,8 @@ import { metricsPlugin, streamOpened } from '../../server/metrics/plugin.js';
 import { MetricsRegistry } from '../../server/metrics/registry.js';
 import { hypFixture } from '../helpers/hyp-fixture.js';
 import { restApp } from '../helpers/rest-app.js';
+import { buildApp } from '../../server/app.js';
+import { deviceServices } from '../../server/device-services.js';
 import { parseExposition, samplesOf, valueOf } from './exposition-parser.js';
 import { checkMetrics, have, PROMTOOL } from './tools.js';
 
@@ -122,6 +125,44 @@ test('the daemon\'s event and console streams count once each when they open, wi
     }
   } finally {
     await close();
+    device.close();
+  }
+});
+
+test('a URL that does not decode is refused before routing and still counted, under UNKNOWN, without a duration', async () => {
+  const device = bootDevice({ seed: 0x58 });
+  const { app, close } = await restApp(device);
+  try {
+    const refused = await app.inject('/v1/vms/%zz');
+    assert.equal(refused.statusCode, 400);
+    assert.equal(refused.json<{ code: string }>().code, 'MALFORMED_REQUEST');
+    const e = parseExposition((await app.inject('/metrics')).body, 'prometheus');
+    assert.equal(valueOf(e, 'gunyah_http_requests_total', { method: 'GET', route: 'UNKNOWN', status: '400' }), 1);
+    assert.equal(valueOf(e, 'gunyah_http_request_duration_seconds_count', { method: 'GET', route: 'UNKNOWN' }), undefined);
+  } finally {
+    await close();
+    device.close();
+  }
+});
+
+test('requests refused by the rate limiter and the token check are counted and timed like any other', async () => {
+  const device = bootDevice({ seed: 0x59 });
+  const services = deviceServices(device, { processMetrics: false });
+  const app = await buildApp(services, { rateLimit: { max: 2, timeWindowMs: 60_000 }, token: 'sesame' });
+  try {
+    assert.equal((await app.inject({ method: 'POST', url: '/v1/vms', payload: {} })).statusCode, 401);
+    assert.equal((await app.inject('/v1/hypervisor')).statusCode, 200);
+    assert.equal((await app.inject('/v1/hypervisor')).statusCode, 200);
+    assert.equal((await app.inject('/v1/hypervisor')).statusCode, 429);
+    const e = parseExposition(await services.metrics!.render(), 'prometheus');
+    assert.equal(valueOf(e, 'gunyah_http_requests_total', { method: 'POST', route: '/v1/vms', status: '401' }), 1);
+    assert.equal(valueOf(e, 'gunyah_http_requests_total', { method: 'GET', route: '/v1/hypervisor', status: '200' }), 2);
+    assert.equal(valueOf(e, 'gunyah_http_requests_total', { method: 'GET', route: '/v1/hypervisor', status: '429' }), 1);
+    assert.equal(valueOf(e, 'gunyah_http_request_duration_seconds_count', { method: 'POST', route: '/v1/vms' }), 1);
+    assert.equal(valueOf(e, 'gunyah_http_request_duration_seconds_count', { method: 'GET', route: '/v1/hypervisor' }), 3);
+  } finally {
+    await app.close();
+    services.close();
     device.close();
   }
 });
