@@ -272,7 +272,8 @@ export const METRIC_FAMILIES = [
   {
     name: 'gunyah_http_request_duration_seconds',
     type: 'histogram',
-    help: 'Time to answer each HTTP request, by method and route pattern, in seconds; streams are not observed.',
+    help: 'Time to answer each HTTP request, from its arrival to its answer being sent, by method and route pattern, '
+      + 'in seconds; streams and requests refused before routing are not observed.',
     labels: ['method', 'route'],
     buckets: HTTP_DURATION_BUCKETS,
   },
