@@ -82,15 +82,22 @@ export interface Ends {
 export function ends(hyp: Hypervisor, object: Msgqueue | Doorbell): Ends {
   const sendRight = right(object.type, 'send');
   const receiveRight = right(object.type, 'receive');
-  const send = new Set<number>();
-  const receive = new Set<number>();
+  const send: number[] = [];
+  const receive: number[] = [];
   for (const cap of object.heldBy) {
     const vmid = cap.cspace.vmid;
     if (cap.revoked || hyp.vms.get(vmid)?.cspace !== cap.cspace) continue; // only VMs' own cspaces count
-    if (cap.rights & sendRight) send.add(vmid);
-    if (cap.rights & receiveRight) receive.add(vmid);
+    if (cap.rights & sendRight) insertVmid(send, vmid);
+    if (cap.rights & receiveRight) insertVmid(receive, vmid);
   }
-  return { send: [...send].sort((a, b) => a - b), receive: [...receive].sort((a, b) => a - b) };
+  return { send, receive };
+}
+
+/** Insert into an ascending list without duplicates. An object is held by a VM or two: arrays, not sets and a sort. */
+function insertVmid(list: number[], vmid: number): void {
+  let i = list.length;
+  while (i > 0 && list[i - 1]! > vmid) i--;
+  if (list[i - 1] !== vmid) list.splice(i, 0, vmid);
 }
 
 /** rightNames, computed once per type and mask (a handful of combinations ever occur). */

@@ -3,12 +3,27 @@ import assert from 'node:assert/strict';
 import { request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { HC } from '../../core/abi/hypercalls.js';
+import { right } from '../../core/abi/objects.js';
+import { VMID } from '../../core/abi/vmid.js';
+import type { Cap } from '../../core/hyp/cspace.js';
 import type { Msgqueue } from '../../core/ipc/msgqueue.js';
+import { words } from '../../server/hex.js';
 import { waitedOn } from '../../server/virq-wait.js';
 import { assertProblem, fixtureApp, hex, MSGQ_DEPTH, MSGQ_MAX_SIZE, RAM, VMID_A, VMID_B } from './fixture.js';
 
 const A = `/v1/vms/${VMID_A}/msgqs`;
 const B = `/v1/vms/${VMID_B}/msgqs`;
+
+test('msgqs: a queue\'s ends name each VM once, in ascending VMID order, however many caps each holds', async () => {
+  const { f, app, http } = await fixtureApp({}, { hlos: true });
+  const queue = (f.rm.cspace.capAt(...words(f.msgq.rm)) as Cap).object;
+  f.a.cspace.insert(queue, right('msgqueue', 'send')); // a second SEND cap of A's
+  f.hlos!.cspace.insert(queue, right('msgqueue', 'send') | right('msgqueue', 'receive')); // VMID 3: below A and B
+  const res = await http.get(`${B}/${hex(f.msgq.b)}`).expect(200);
+  assert.deepEqual(res.body.send_vmids, [VMID.HLOS, VMID_A, VMID.RM]);
+  assert.deepEqual(res.body.receive_vmids, [VMID.HLOS, VMID_B, VMID.RM]);
+  await app.close();
+});
 
 test('msgqs: a VM lists the queues it holds, with depth, size, ends and counters', async () => {
   const { f, app, http } = await fixtureApp();
