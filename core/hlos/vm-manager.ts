@@ -435,11 +435,17 @@ export class VmManager {
   }
 }
 
+/** Lower-cased once: every VM view and every VM route's state check names a status. */
+const lowerCased = (names: ReadonlyMap<number, string>): ReadonlyMap<number, string> =>
+  new Map([...names].map(([value, name]) => [value, name.toLowerCase()]));
+const VM_STATUS_LOWER = lowerCased(VM_STATUS_NAMES);
+const OS_STATUS_LOWER = lowerCased(OS_STATUS_NAMES);
+
 /** spec §9.5 status names in lower case, as the REST API and sysfs show them. */
 export function statusName(status: number): string {
-  return (VM_STATUS_NAMES.get(status) ?? `status_${status}`).toLowerCase();
+  return VM_STATUS_LOWER.get(status) ?? `status_${status}`;
 }
 
 export function osStatusName(osStatus: number): string {
-  return (OS_STATUS_NAMES.get(osStatus) ?? `os_status_${osStatus}`).toLowerCase();
+  return OS_STATUS_LOWER.get(osStatus) ?? `os_status_${osStatus}`;
 }
