@@ -12,8 +12,8 @@ const hexWord = (w: number): string =>
 /** A non-negative safe integer (an address or a size, as VM views hold them) formats without a BigInt. */
 export function hex64(v: bigint | number): string {
   if (typeof v === 'number' && v >= 0 && Number.isSafeInteger(v)) return `0x${hexWord(Math.floor(v / 2 ** 32))}${hexWord(v >>> 0)}`;
-  const u = BigInt.asUintN(64, BigInt(v));
-  return `0x${hexWord(Number(u >> 32n))}${hexWord(Number(u & 0xffff_ffffn))}`;
+  const [lo, hi] = words(BigInt.asUintN(64, BigInt(v)));
+  return `0x${hexWord(hi)}${hexWord(lo)}`;
 }
 
 export const hex32 = (v: number): string => `0x${hexWord(v >>> 0)}`;
