@@ -1,4 +1,5 @@
 // spec §9-§10 and §7.2: the Resource Manager's RPC protocol, messages and types.
+import { hex32 } from '../hex.js';
 
 /** spec §9.2: 8-byte header; byte0 = api_version 1 | header_words 2 << 4. */
 export const RM_RPC = {
@@ -97,7 +98,7 @@ const MSG_NAMES = invert(RM_MSG);
 const NOTIF_NAMES = invert(RM_NOTIF);
 /** Name of a request or notification ID; unknown IDs print in hex. */
 export const rmMessageName = (id: number): string =>
-  MSG_NAMES.get(id) ?? NOTIF_NAMES.get(id) ?? `0x${(id >>> 0).toString(16).padStart(8, '0')}`;
+  MSG_NAMES.get(id) ?? NOTIF_NAMES.get(id) ?? hex32(id);
 
 /** RM error codes (spec §3.3), u32 in every reply. */
 export const RM_ERROR = {

@@ -1,5 +1,6 @@
 // A vCPU's argument/result registers X0-X7 as 16 uint32 words (lo, hi per register): the hot path reads and
 // writes them without allocating BigInts. Helpers convert at the edges (REST, guest images, tests).
+import { hex64 } from '../hex.js';
 
 export type RegisterFile = Uint32Array;
 export const REGISTER_COUNT = 8;
@@ -59,4 +60,4 @@ export function argSmallSigned(a: RegisterFile, k: number): number {
 
 /** Format registers as 16-digit hex strings (REST and logs). */
 export const formatRegs = (r: RegisterFile): string[] =>
-  Array.from({ length: REGISTER_COUNT }, (_, i) => '0x' + getReg(r, i).toString(16).padStart(16, '0'));
+  Array.from({ length: REGISTER_COUNT }, (_, i) => hex64(getReg(r, i)));

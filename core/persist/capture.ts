@@ -7,6 +7,7 @@
 import type { ConsoleHub } from '../hlos/console-hub.js';
 import { ConsoleError } from '../hlos/console-hub.js';
 import type { Hlos } from '../hlos/hlos.js';
+import { hex64 } from '../hex.js';
 import type { Hypervisor } from '../hyp/hypervisor.js';
 import type { ConsoleState, DoorbellState, MsgqState, SnapshotState } from './format.js';
 import { vdeviceObjects } from './vdevice-objects.js';
@@ -19,7 +20,6 @@ export interface CaptureSource {
   readonly consoles?: ConsoleHub | null;
 }
 
-const hex64 = (v: bigint): string => `0x${v.toString(16).padStart(16, '0')}`;
 const base64 = (bytes: Uint8Array): string => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
 
 export function captureSnapshot(src: CaptureSource): SnapshotState {

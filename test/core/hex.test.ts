@@ -2,7 +2,7 @@
 // the same whether the value arrives as a number or a bigint; and 32-bit values in eight digits.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { hex32, hex64 } from '../../server/hex.js';
+import { hex32, hex64 } from '../../core/hex.js';
 
 test('hex64 prints numbers and bigints alike, zero-padded to sixteen digits', () => {
   for (const [value, text] of [
